@@ -5,7 +5,7 @@ export interface Backend {
   readonly cloud: Cloud;
   readonly region: string;
   readonly revision: number;
-  /** Share of the workload's traffic, in percent; a workload's weights sum to 100 or to 0. */
+  /** Relative share of the workload's traffic; the router picks in proportion to it. */
   readonly weight: number;
   readonly url: string;
 }

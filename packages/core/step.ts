@@ -13,7 +13,8 @@ export interface StepTarget {
 export type RolloutStep =
   | (StepTarget & { readonly kind: "deploy"; readonly revision: number; readonly replicas: number })
   | (StepTarget & { readonly kind: "await_ready"; readonly revision: number })
-  | (StepTarget & { readonly kind: "shift"; readonly from: number | null; readonly to: number })
+  /** Gives the target's traffic (`weight`, in percent) to `to` and takes it from every other revision there. */
+  | (StepTarget & { readonly kind: "shift"; readonly to: number | null; readonly weight: number })
   | (StepTarget & { readonly kind: "remove"; readonly revision: number });
 
 export type RolloutStepKind = RolloutStep["kind"];

@@ -73,6 +73,8 @@ export interface Workload {
   readonly id: string;
   readonly name: string;
   readonly project: string;
+  /** The image of the latest revision: what the workload should run. */
+  readonly image: string;
   readonly port: number;
   readonly healthCheck: HealthCheck;
   readonly targets: readonly Target[];
@@ -89,6 +91,8 @@ export interface Revision {
   readonly workload: string;
   readonly number: number;
   readonly image: string;
+  readonly port: number;
+  readonly healthCheck: HealthCheck;
   readonly configHash: string;
   readonly sim: SimProfile | null;
   readonly createdAt: string;

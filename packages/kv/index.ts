@@ -1,0 +1,3 @@
+export * from "./memory.ts";
+export * from "./routing.ts";
+export type * from "./store.ts";

@@ -1,0 +1,51 @@
+import type { RolloutEvent } from "#core";
+import { type Db, iso, jsonb } from "./db.ts";
+
+interface EventRow {
+  id: string;
+  workload: string;
+  rollout_id: string | null;
+  type: string;
+  message: string;
+  data: Record<string, unknown>;
+  created_at: Date;
+}
+
+const toEvent = (r: EventRow): RolloutEvent => ({
+  id: Number(r.id),
+  workload: r.workload,
+  rolloutId: r.rollout_id,
+  type: r.type,
+  message: r.message,
+  data: r.data,
+  createdAt: iso(r.created_at),
+});
+
+export interface EventInput {
+  readonly workloadId: string;
+  readonly rolloutId?: string | null;
+  readonly type: string;
+  readonly message: string;
+  readonly data?: Readonly<Record<string, unknown>>;
+}
+
+export const appendEvent = async (db: Db, e: EventInput): Promise<void> => {
+  await db`
+    INSERT INTO events (workload_id, rollout_id, type, message, data)
+    VALUES (${e.workloadId}, ${e.rolloutId ?? null}, ${e.type}, ${e.message}, ${jsonb(e.data ?? {})}::jsonb)`;
+};
+
+export interface EventPage {
+  readonly afterId?: number;
+  readonly limit: number;
+}
+
+/** Events of a rollout in order, a page at a time (keyset pagination on the id). */
+export const listRolloutEvents = async (db: Db, rolloutId: string, page: EventPage): Promise<RolloutEvent[]> => {
+  const rows = await db<EventRow[]>`
+    SELECT e.id::text, w.name AS workload, e.rollout_id, e.type, e.message, e.data, e.created_at
+    FROM events e JOIN workloads w ON w.id = e.workload_id
+    WHERE e.rollout_id = ${rolloutId} AND e.id > ${page.afterId ?? 0}
+    ORDER BY e.id LIMIT ${page.limit}`;
+  return rows.map(toEvent);
+};
