@@ -1,0 +1,2 @@
+export { SimApiError } from "./client.ts";
+export * from "./sim-adapter.ts";

@@ -1,0 +1,136 @@
+import { type Context, Hono } from "hono";
+import { requestId } from "hono/request-id";
+import type { ContentfulStatusCode } from "hono/utils/http-status";
+import { Cloud, DevsimError, type ErrorCode } from "#core";
+import type { SimDeploymentKey, SimDeploymentStatus } from "./deployment.ts";
+import { parseOrThrow, SimDeploySpec, SimRevisionParam, SimScaleBody, SimWorkload } from "./schemas.ts";
+import type { SimWorld } from "./world.ts";
+
+const STATUS_BY_CODE: Partial<Record<ErrorCode, ContentfulStatusCode>> = {
+  invalid_input: 400,
+  not_found: 404,
+  conflict: 409,
+  unavailable: 503,
+};
+
+const errorBody = (code: string, message: string, details: object = {}) => ({
+  error: { code, message, details },
+});
+
+/** Unknown clouds are missing resources (404), not malformed input (400), as on a real cloud API. */
+const cloudParam = (value: string): Cloud => {
+  const cloud = Cloud.safeParse(value);
+  if (!cloud.success) {
+    throw new DevsimError("not_found", `cloud '${value}' not found`, { resource: "cloud", cloud: value });
+  }
+  return cloud.data;
+};
+
+/** Checks the path's cloud and region exist before anything else, so a wrong place is always a 404. */
+const deploymentKey = (world: SimWorld, c: Context): SimDeploymentKey => {
+  const cloud = cloudParam(c.req.param("cloud") ?? "");
+  const region = c.req.param("region") ?? "";
+  if (!world.regions(cloud).some((r) => r.region === region)) {
+    throw new DevsimError("not_found", `region '${region}' not found in cloud '${cloud}'`, {
+      resource: "region",
+      cloud,
+      region,
+    });
+  }
+  return {
+    cloud,
+    region,
+    workload: parseOrThrow(SimWorkload, c.req.param("workload"), "workload"),
+    revision: parseOrThrow(SimRevisionParam, c.req.param("revision"), "revision"),
+  };
+};
+
+const jsonBody = async (c: Context): Promise<unknown> => {
+  const text = await c.req.text();
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    throw new DevsimError("invalid_input", "invalid body: not JSON", {
+      issues: [{ field: "body", message: error instanceof Error ? error.message : "not JSON" }],
+    });
+  }
+};
+
+const notFoundDeployment = (key: SimDeploymentKey): DevsimError =>
+  new DevsimError(
+    "not_found",
+    `deployment of revision ${key.revision} of '${key.workload}' not found in ${key.cloud}/${key.region}`,
+    { resource: "deployment", ...key },
+  );
+
+const statusJson = (s: SimDeploymentStatus) => ({
+  desiredReplicas: s.desiredReplicas,
+  readyReplicas: s.readyReplicas,
+  url: s.url,
+});
+
+/** The simulated clouds' control API: what the sim adapter talks to, as real adapters talk to a cloud. */
+export const createSimControlApp = (world: SimWorld): Hono => {
+  const app = new Hono();
+  app.use(requestId());
+
+  app.get("/v1/clouds/:cloud/regions", (c) =>
+    c.json({ regions: world.regions(cloudParam(c.req.param("cloud"))) }),
+  );
+
+  const path = "/v1/clouds/:cloud/regions/:region/workloads/:workload/revisions/:revision";
+
+  app.put(path, async (c) => {
+    const key = deploymentKey(world, c);
+    const spec = parseOrThrow(SimDeploySpec, await jsonBody(c), "body");
+    const { created, status } = await world.deploy(key, spec);
+    return c.json(statusJson(status), created ? 201 : 200);
+  });
+
+  app.get(path, (c) => {
+    const key = deploymentKey(world, c);
+    const info = world.describe(key);
+    if (!info) throw notFoundDeployment(key);
+    return c.json(statusJson(info));
+  });
+
+  app.patch(path, async (c) => {
+    const key = deploymentKey(world, c);
+    const { replicas } = parseOrThrow(SimScaleBody, await jsonBody(c), "body");
+    const status = world.scale(key, replicas);
+    if (!status) throw notFoundDeployment(key);
+    return c.json(statusJson(status));
+  });
+
+  app.delete(path, async (c) => {
+    const key = deploymentKey(world, c);
+    if (!(await world.remove(key))) throw notFoundDeployment(key);
+    return c.body(null, 204);
+  });
+
+  app.get("/v1/deployments", (c) =>
+    c.json({
+      deployments: world.list().map((d) => ({
+        cloud: d.cloud,
+        region: d.region,
+        workload: d.workload,
+        revision: d.revision,
+        image: d.image,
+        ...statusJson(d),
+      })),
+    }),
+  );
+
+  app.notFound((c) =>
+    c.json(errorBody("not_found", `no route for ${c.req.method} ${c.req.path}`, { resource: "route" }), 404),
+  );
+
+  app.onError((error, c) => {
+    if (error instanceof DevsimError) {
+      return c.json(errorBody(error.code, error.message, error.details), STATUS_BY_CODE[error.code] ?? 500);
+    }
+    return c.json(errorBody("internal", "internal error"), 500);
+  });
+
+  return app;
+};
