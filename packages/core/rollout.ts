@@ -2,12 +2,24 @@ import { z } from "zod";
 import type { RolloutStep } from "./step.ts";
 import { Image, RolloutStrategy, SimProfile } from "./workload.ts";
 
-export const ROLLOUT_STATUSES = ["progressing", "paused", "succeeded", "failed", "aborted", "rolled_back"] as const;
+export const ROLLOUT_STATUSES = [
+  "progressing",
+  "paused",
+  "succeeded",
+  "failed",
+  "aborted",
+  "rolled_back",
+] as const;
 export const RolloutStatus = z.enum(ROLLOUT_STATUSES);
 export type RolloutStatus = z.infer<typeof RolloutStatus>;
 
 /** Statuses after which a rollout never moves again. */
-export const FINISHED_STATUSES: ReadonlySet<RolloutStatus> = new Set(["succeeded", "failed", "aborted", "rolled_back"]);
+export const FINISHED_STATUSES: ReadonlySet<RolloutStatus> = new Set([
+  "succeeded",
+  "failed",
+  "aborted",
+  "rolled_back",
+]);
 
 /** What a client sends to start a rollout. */
 export const RolloutInput = z.strictObject({

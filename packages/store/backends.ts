@@ -8,6 +8,8 @@ export interface BackendRecord extends Backend {
   readonly replicas: number;
   readonly state: BackendState;
   readonly url: string;
+  /** When the row last changed: for a backend being removed, when it left traffic. */
+  readonly updatedAt: string;
 }
 
 interface BackendRow {
@@ -18,9 +20,14 @@ interface BackendRow {
   weight: number;
   url: string | null;
   state: BackendState;
+  updated_at: Date;
 }
 
-const toBackend = (r: BackendRow): BackendRecord => ({ ...r, url: r.url ?? "" });
+const toBackend = ({ updated_at, ...r }: BackendRow): BackendRecord => ({
+  ...r,
+  url: r.url ?? "",
+  updatedAt: updated_at.toISOString(),
+});
 
 export interface BackendKey {
   readonly cloud: Cloud;
@@ -30,13 +37,18 @@ export interface BackendKey {
 
 export const listBackends = async (db: Db, workloadId: string): Promise<BackendRecord[]> => {
   const rows = await db<BackendRow[]>`
-    SELECT cloud, region, revision, replicas, weight, url, state FROM backends
+    SELECT cloud, region, revision, replicas, weight, url, state, updated_at FROM backends
     WHERE workload_id = ${workloadId} ORDER BY cloud, region, revision`;
   return rows.map(toBackend);
 };
 
 /** Records that a revision should run in a target, before the cloud is asked, so a crash leaves a trace. */
-export const recordBackend = async (db: Db, workloadId: string, key: BackendKey, replicas: number): Promise<void> => {
+export const recordBackend = async (
+  db: Db,
+  workloadId: string,
+  key: BackendKey,
+  replicas: number,
+): Promise<void> => {
   await db`
     INSERT INTO backends (workload_id, cloud, region, revision, replicas)
     VALUES (${workloadId}, ${key.cloud}, ${key.region}, ${key.revision}, ${replicas})
@@ -45,7 +57,12 @@ export const recordBackend = async (db: Db, workloadId: string, key: BackendKey,
 };
 
 /** Stores the endpoint the cloud gave; returns whether it changed. */
-export const setBackendUrl = async (db: Db, workloadId: string, key: BackendKey, url: string): Promise<boolean> => {
+export const setBackendUrl = async (
+  db: Db,
+  workloadId: string,
+  key: BackendKey,
+  url: string,
+): Promise<boolean> => {
   const rows = await db`
     UPDATE backends SET url = ${url}, updated_at = now()
     WHERE workload_id = ${workloadId} AND cloud = ${key.cloud} AND region = ${key.region}

@@ -8,7 +8,12 @@ import type { Db } from "./db.ts";
  * lease), so work held by a copy that died is picked up by another. A reconcile request made while
  * the lease is held moves `next_reconcile_at` away from the lease expiry; release keeps it.
  */
-export const claimDueWorkloads = async (db: Db, owner: string, leaseMs: number, limit: number): Promise<string[]> => {
+export const claimDueWorkloads = async (
+  db: Db,
+  owner: string,
+  leaseMs: number,
+  limit: number,
+): Promise<string[]> => {
   const rows = await db<{ id: string }[]>`
     WITH expiry AS (SELECT now() + ${leaseMs}::int * interval '1 millisecond' AS at)
     UPDATE workloads SET lease_owner = ${owner}, lease_expires_at = expiry.at, next_reconcile_at = expiry.at
@@ -36,7 +41,12 @@ export const renewLease = async (db: Db, id: string, owner: string, leaseMs: num
 };
 
 /** Gives a workload back, due again after `delayMs`, or only on request with null. */
-export const releaseWorkload = async (db: Db, id: string, owner: string, delayMs: number | null): Promise<void> => {
+export const releaseWorkload = async (
+  db: Db,
+  id: string,
+  owner: string,
+  delayMs: number | null,
+): Promise<void> => {
   await db`
     UPDATE workloads SET lease_owner = NULL, lease_expires_at = NULL,
       next_reconcile_at = CASE

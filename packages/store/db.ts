@@ -7,5 +7,5 @@ export type Db = postgres.ISql;
 export const iso = (d: Date): string => d.toISOString();
 export const isoOrNull = (d: Date | null): string | null => (d === null ? null : d.toISOString());
 
-/** Encodes a value for a `::jsonb` parameter. */
+/** Encodes a value for a `::text::jsonb` parameter (a bare `::jsonb` cast would make postgres.js encode the string again). */
 export const jsonb = (value: unknown): string => JSON.stringify(value);

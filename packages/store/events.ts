@@ -32,7 +32,7 @@ export interface EventInput {
 export const appendEvent = async (db: Db, e: EventInput): Promise<void> => {
   await db`
     INSERT INTO events (workload_id, rollout_id, type, message, data)
-    VALUES (${e.workloadId}, ${e.rolloutId ?? null}, ${e.type}, ${e.message}, ${jsonb(e.data ?? {})}::jsonb)`;
+    VALUES (${e.workloadId}, ${e.rolloutId ?? null}, ${e.type}, ${e.message}, ${jsonb(e.data ?? {})}::text::jsonb)`;
 };
 
 export interface EventPage {
@@ -41,7 +41,11 @@ export interface EventPage {
 }
 
 /** Events of a rollout in order, a page at a time (keyset pagination on the id). */
-export const listRolloutEvents = async (db: Db, rolloutId: string, page: EventPage): Promise<RolloutEvent[]> => {
+export const listRolloutEvents = async (
+  db: Db,
+  rolloutId: string,
+  page: EventPage,
+): Promise<RolloutEvent[]> => {
   const rows = await db<EventRow[]>`
     SELECT e.id::text, w.name AS workload, e.rollout_id, e.type, e.message, e.data, e.created_at
     FROM events e JOIN workloads w ON w.id = e.workload_id

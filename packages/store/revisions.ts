@@ -39,8 +39,8 @@ export const insertRevision = async (db: Db, workloadId: string, input: Revision
       WHERE id = ${workloadId} RETURNING latest_revision, name
     )
     INSERT INTO revisions (workload_id, number, image, port, health_check, config_hash, sim)
-    SELECT ${workloadId}, next.latest_revision, ${input.image}, ${input.port}, ${jsonb(input.healthCheck)}::jsonb,
-           ${input.configHash}, ${jsonb(input.sim)}::jsonb
+    SELECT ${workloadId}, next.latest_revision, ${input.image}, ${input.port}, ${jsonb(input.healthCheck)}::text::jsonb,
+           ${input.configHash}, ${jsonb(input.sim)}::text::jsonb
     FROM next
     RETURNING (SELECT name FROM next) AS workload, number, image, port, health_check, config_hash, sim, created_at`;
   if (!row) throw new Error(`no workload ${workloadId} to add a revision to`);

@@ -64,8 +64,8 @@ export interface RolloutInsert {
 export const insertRollout = async (db: Db, input: RolloutInsert): Promise<RolloutRecord> => {
   const [row] = await db<{ id: string }[]>`
     INSERT INTO rollouts (workload_id, from_revision, to_revision, strategy, steps, status)
-    VALUES (${input.workloadId}, ${input.fromRevision}, ${input.toRevision}, ${jsonb(input.strategy)}::jsonb,
-            ${jsonb(input.steps)}::jsonb, 'progressing')
+    VALUES (${input.workloadId}, ${input.fromRevision}, ${input.toRevision}, ${jsonb(input.strategy)}::text::jsonb,
+            ${jsonb(input.steps)}::text::jsonb, 'progressing')
     RETURNING id`;
   const created = row ? await findRollout(db, row.id) : null;
   if (!created) throw new Error("rollout vanished after insert");
@@ -84,7 +84,9 @@ export const findActiveRollout = async (db: Db, workloadId: string): Promise<Rol
 };
 
 export const listRollouts = async (db: Db, workloadId: string): Promise<RolloutRecord[]> => {
-  const rows = await db<RolloutRow[]>`${select(db)} WHERE r.workload_id = ${workloadId} ORDER BY r.created_at DESC`;
+  const rows = await db<
+    RolloutRow[]
+  >`${select(db)} WHERE r.workload_id = ${workloadId} ORDER BY r.created_at DESC`;
   return rows.map(toRollout);
 };
 
@@ -92,7 +94,12 @@ export const listRollouts = async (db: Db, workloadId: string): Promise<RolloutR
  * Moves a rollout to its next step, only if nobody moved it since `version` was read: a transition
  * planned twice applies once. Returns whether it applied.
  */
-export const advanceRollout = async (db: Db, id: string, version: number, nextStep: number): Promise<boolean> => {
+export const advanceRollout = async (
+  db: Db,
+  id: string,
+  version: number,
+  nextStep: number,
+): Promise<boolean> => {
   const rows = await db`
     UPDATE rollouts SET current_step = ${nextStep}, step_started_at = NULL, version = version + 1, updated_at = now()
     WHERE id = ${id} AND version = ${version} AND status = 'progressing'`;

@@ -57,8 +57,8 @@ export const insertWorkload = async (db: Db, spec: WorkloadSpec): Promise<Worklo
   await db`INSERT INTO projects (name) VALUES (${spec.project}) ON CONFLICT (name) DO NOTHING`;
   const [row] = await db<{ id: string }[]>`
     INSERT INTO workloads (project_id, name, port, health_check, targets, strategy)
-    SELECT id, ${spec.name}, ${spec.port}, ${jsonb(spec.healthCheck)}::jsonb, ${jsonb(spec.targets)}::jsonb,
-           ${jsonb(spec.strategy)}::jsonb
+    SELECT id, ${spec.name}, ${spec.port}, ${jsonb(spec.healthCheck)}::text::jsonb, ${jsonb(spec.targets)}::text::jsonb,
+           ${jsonb(spec.strategy)}::text::jsonb
     FROM projects WHERE name = ${spec.project}
     RETURNING id`;
   const created = row ? await findWorkloadById(db, row.id) : null;
@@ -101,8 +101,8 @@ export const updateWorkloadSpec = async (
   spec: Pick<WorkloadSpec, "port" | "healthCheck" | "targets" | "strategy">,
 ): Promise<void> => {
   await db`
-    UPDATE workloads SET port = ${spec.port}, health_check = ${jsonb(spec.healthCheck)}::jsonb,
-      targets = ${jsonb(spec.targets)}::jsonb, strategy = ${jsonb(spec.strategy)}::jsonb, updated_at = now()
+    UPDATE workloads SET port = ${spec.port}, health_check = ${jsonb(spec.healthCheck)}::text::jsonb,
+      targets = ${jsonb(spec.targets)}::text::jsonb, strategy = ${jsonb(spec.strategy)}::text::jsonb, updated_at = now()
     WHERE id = ${id}`;
 };
 
@@ -118,4 +118,10 @@ export const markWorkloadDeleted = async (db: Db, id: string): Promise<void> => 
 /** Asks the reconciler to look at a workload now. */
 export const requestReconcile = async (db: Db, id: string): Promise<void> => {
   await db`UPDATE workloads SET next_reconcile_at = now() WHERE id = ${id}`;
+};
+
+/** Whether a workload of this name ever existed, deleted or not. */
+export const workloadNameEverUsed = async (db: Db, name: string): Promise<boolean> => {
+  const rows = await db`SELECT 1 FROM workloads WHERE name = ${name} LIMIT 1`;
+  return rows.length > 0;
 };

@@ -1,0 +1,8 @@
+import type { CommandDeps } from "#engine";
+import type { ApiMetrics } from "./metrics.ts";
+
+export interface ApiDeps extends CommandDeps {
+  readonly metrics: ApiMetrics;
+  /** Whether the API can serve: false answers /readyz with 503. */
+  readonly ready: () => Promise<boolean>;
+}

@@ -1,0 +1,71 @@
+import type { Context } from "hono";
+import { HTTPException } from "hono/http-exception";
+import type { ContentfulStatusCode } from "hono/utils/http-status";
+import type { ZodError } from "zod";
+import { DevsimError, type ErrorCode } from "#core";
+
+/** The one place where error codes become HTTP statuses. */
+const STATUS: Readonly<Record<ErrorCode, ContentfulStatusCode>> = {
+  invalid_input: 400,
+  not_found: 404,
+  conflict: 409,
+  invalid_transition: 409,
+  unavailable: 503,
+  cloud_error: 502,
+  internal: 500,
+};
+
+export interface ErrorBody {
+  readonly error: {
+    readonly code: string;
+    readonly message: string;
+    readonly details: Readonly<Record<string, unknown>>;
+  };
+}
+
+const body = (code: string, message: string, details: Readonly<Record<string, unknown>> = {}): ErrorBody => ({
+  error: { code, message, details },
+});
+
+/** Turns a zod failure into a 400 that names the first offending field and lists every issue. */
+export const validationError = (error: ZodError, where: string): DevsimError => {
+  const issues = error.issues.map((i) => ({ field: i.path.join(".") || where, message: i.message }));
+  const first = issues[0] ?? { field: where, message: "invalid" };
+  return new DevsimError("invalid_input", `${first.field}: ${first.message}`, { field: first.field, issues });
+};
+
+// postgres.js reports a lost or refused connection with these codes; the database is then unavailable, not broken.
+const CONNECTION_FAILURES = new Set([
+  "ECONNREFUSED",
+  "ECONNRESET",
+  "ETIMEDOUT",
+  "CONNECT_TIMEOUT",
+  "CONNECTION_CLOSED",
+  "CONNECTION_ENDED",
+  "CONNECTION_DESTROYED",
+  "57P01",
+  "57P03",
+]);
+
+const isConnectionFailure = (error: unknown): boolean =>
+  error instanceof Error &&
+  "code" in error &&
+  typeof error.code === "string" &&
+  CONNECTION_FAILURES.has(error.code);
+
+/** Maps anything thrown by a handler to our error body; nothing leaks a stack trace. */
+export const toErrorResponse = (error: unknown, c: Context): Response => {
+  if (error instanceof DevsimError)
+    return c.json(body(error.code, error.message, error.details), STATUS[error.code]);
+  if (error instanceof HTTPException) {
+    const status = error.status;
+    const code = status === 400 ? "invalid_input" : status === 404 ? "not_found" : "http_error";
+    return c.json(body(code, error.message || "bad request"), status as ContentfulStatusCode);
+  }
+  if (isConnectionFailure(error))
+    return c.json(body("unavailable", "the database is unreachable; try again shortly"), 503);
+  return c.json(body("internal", "internal error"), 500);
+};
+
+export const notFoundResponse = (c: Context): Response =>
+  c.json(body("not_found", `no route for ${c.req.method} ${c.req.path}`, { path: c.req.path }), 404);

@@ -1,0 +1,3 @@
+export * from "./main.ts";
+export * from "./options.ts";
+export * from "./up.ts";

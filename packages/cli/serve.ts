@@ -1,0 +1,42 @@
+import type { AddressInfo } from "node:net";
+import { serve } from "@hono/node-server";
+import { DevsimError } from "#core";
+
+export interface Listening {
+  readonly url: string;
+  /** Stops accepting, ends open connections, and resolves when the server is closed. */
+  close(): Promise<void>;
+}
+
+/** Serves a fetch handler over HTTP on Node; a taken port is a clear error, not a crash. */
+export const listen = async (
+  fetch: (request: Request) => Response | Promise<Response>,
+  host: string,
+  port: number,
+  what: string,
+): Promise<Listening> => {
+  const server = serve({ fetch, hostname: host, port });
+  const address = await new Promise<AddressInfo>((resolve, reject) => {
+    server.once("listening", () => resolve(server.address() as AddressInfo));
+    server.once("error", reject);
+  }).catch((error: unknown) => {
+    const reason =
+      error instanceof Error && "code" in error && error.code === "EADDRINUSE"
+        ? "is in use"
+        : "cannot be used";
+    throw new DevsimError(
+      "unavailable",
+      `${what}: port ${port} on ${host} ${reason}`,
+      { host, port },
+      { cause: error },
+    );
+  });
+  return {
+    url: `http://${host.includes(":") ? `[${host}]` : host}:${address.port}`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        if ("closeAllConnections" in server) server.closeAllConnections();
+      }),
+  };
+};

@@ -1,0 +1,106 @@
+import { join, resolve } from "node:path";
+import { getConnInfo } from "@hono/node-server/conninfo";
+import { createSimAdapters } from "#adapters/sim";
+import { createApi, createApiMetrics } from "#api";
+import { type Logger, SIM_REGIONS } from "#core";
+import { type CommandDeps, createReconciler, startReconcileLoop } from "#engine";
+import { kvRoutingTables, memoryStore } from "#kv";
+import { cachedTableSource, createRouter, OutcomeCounters } from "#router";
+import { startSimServer, startTraffic } from "#sim";
+import {
+  connectDatabase,
+  countRolloutsByStatus,
+  databaseIsReachable,
+  migrate,
+  startEmbeddedPostgres,
+} from "#store";
+import { banner } from "./banner.ts";
+import { DEMO_WORKLOAD, ensureDemoWorkload } from "./demo.ts";
+import type { UpOptions } from "./options.ts";
+import { listen } from "./serve.ts";
+
+export interface Running {
+  readonly apiUrl: string;
+  readonly routerUrl: string;
+  readonly simUrl: string;
+  /** Stops everything in reverse order of start. */
+  stop(): Promise<void>;
+}
+
+/**
+ * `devsim up`: the whole system in one process. API, router, reconciler, the simulated clouds and
+ * (without DATABASE_URL) an embedded Postgres, wired exactly as the deployed functions are.
+ */
+export const up = async (options: UpOptions, log: Logger): Promise<Running> => {
+  const stack: (() => Promise<void>)[] = [];
+  const stop = async () => {
+    for (const close of stack.reverse()) {
+      await close().catch((error: unknown) => log.warn({ err: error }, "shutdown step failed"));
+    }
+  };
+  try {
+    let databaseUrl = options.databaseUrl;
+    let database = databaseUrl ? "DATABASE_URL" : "";
+    if (!databaseUrl) {
+      const dataDir = resolve(options.dataDir, "pgdata");
+      const embedded = await startEmbeddedPostgres({ dataDir });
+      stack.push(embedded.close);
+      databaseUrl = embedded.url;
+      database = `embedded Postgres (PGlite) in ${join(options.dataDir, "pgdata")}`;
+    }
+    const sql = connectDatabase(databaseUrl, { applicationName: "devsim" });
+    stack.push(() => sql.end({ timeout: 2 }));
+    const { applied } = await migrate(sql);
+    if (applied.length > 0) log.info({ applied }, "database migrated");
+
+    const sim = await startSimServer({ host: options.host, port: options.simPort });
+    stack.push(sim.close);
+    const adapters = createSimAdapters(sim.url);
+    const routing = kvRoutingTables(memoryStore());
+
+    const metrics = createApiMetrics(() => countRolloutsByStatus(sql));
+    const reconciler = createReconciler(
+      { sql, adapters, routing, log: log.child({ component: "reconcile" }) },
+      { onPass: (ms, claimed) => claimed > 0 && metrics.observeReconcile(ms / 1000) },
+    );
+    const loop = startReconcileLoop(reconciler, { log });
+    stack.push(loop.stop);
+
+    const commands: CommandDeps = { sql, adapters, routing, log, regions: SIM_REGIONS, kick: loop.kick };
+    const api = createApi({ ...commands, metrics, ready: () => databaseIsReachable(sql, 1_000) });
+    const apiServer = await listen(api.fetch, options.host, options.port, "API");
+    stack.push(apiServer.close);
+
+    const counters = new OutcomeCounters();
+    const router = createRouter({ table: cachedTableSource(routing), counters, getConnInfo });
+    const routerServer = await listen(router.fetch, options.host, options.routerPort, "router");
+    stack.push(routerServer.close);
+
+    if (options.demo) {
+      if (await ensureDemoWorkload(commands)) log.info({ workload: DEMO_WORKLOAD }, "demo workload created");
+      if (options.trafficRate > 0) {
+        const traffic = startTraffic({
+          url: `${routerServer.url}/w/${DEMO_WORKLOAD}/`,
+          ratePerSecond: options.trafficRate,
+        });
+        stack.push(async () => {
+          await traffic.stop();
+        });
+      }
+    }
+
+    process.stdout.write(
+      banner({
+        apiUrl: apiServer.url,
+        routerUrl: routerServer.url,
+        simUrl: sim.url,
+        database,
+        demo: options.demo,
+      }),
+    );
+    return { apiUrl: apiServer.url, routerUrl: routerServer.url, simUrl: sim.url, stop };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+};
