@@ -2,7 +2,12 @@ import { defineConfig } from "vitest/config";
 
 export default defineConfig({
   test: {
-    include: ["packages/**/*.test.ts", "adapters/**/*.test.ts", "functions/**/*.test.ts", "test/**/*.test.ts"],
+    include: [
+      "packages/**/*.test.ts",
+      "adapters/**/*.test.ts",
+      "functions/**/*.test.ts",
+      "test/**/*.test.ts",
+    ],
     testTimeout: 30_000,
     hookTimeout: 60_000,
   },

@@ -5,4 +5,6 @@ export interface ApiDeps extends CommandDeps {
   readonly metrics: ApiMetrics;
   /** Whether the API can serve: false answers /readyz with 503. */
   readonly ready: () => Promise<boolean>;
+  /** More Prometheus text to serve on /metrics, such as a router's in the same process. */
+  readonly extraMetrics?: () => string;
 }

@@ -5,7 +5,7 @@ import { createApi, createApiMetrics } from "#api";
 import { type Logger, SIM_REGIONS } from "#core";
 import { type CommandDeps, createReconciler, startReconcileLoop } from "#engine";
 import { kvRoutingTables, memoryStore } from "#kv";
-import { cachedTableSource, createRouter, OutcomeCounters } from "#router";
+import { cachedTableSource, createRouter, OutcomeCounters, renderOutcomeMetrics } from "#router";
 import { startSimServer, startTraffic } from "#sim";
 import {
   connectDatabase,
@@ -66,12 +66,17 @@ export const up = async (options: UpOptions, log: Logger): Promise<Running> => {
     const loop = startReconcileLoop(reconciler, { log });
     stack.push(loop.stop);
 
+    const counters = new OutcomeCounters();
     const commands: CommandDeps = { sql, adapters, routing, log, regions: SIM_REGIONS, kick: loop.kick };
-    const api = createApi({ ...commands, metrics, ready: () => databaseIsReachable(sql, 1_000) });
+    const api = createApi({
+      ...commands,
+      metrics,
+      ready: () => databaseIsReachable(sql, 1_000),
+      extraMetrics: () => renderOutcomeMetrics(counters.snapshot()),
+    });
     const apiServer = await listen(api.fetch, options.host, options.port, "API");
     stack.push(apiServer.close);
 
-    const counters = new OutcomeCounters();
     const router = createRouter({ table: cachedTableSource(routing), counters, getConnInfo });
     const routerServer = await listen(router.fetch, options.host, options.routerPort, "router");
     stack.push(routerServer.close);

@@ -1,5 +1,5 @@
-import { Cloud, type RoutingTable } from "#core";
 import { z } from "zod";
+import { Cloud, type RoutingTable } from "#core";
 import type { KeyValueStore } from "./store.ts";
 
 const key = (workload: string): string => `routing:${workload}`;

@@ -16,6 +16,7 @@ export {
   type OutcomeSnapshot,
 } from "./outcomes.ts";
 export { pickBackend } from "./pick.ts";
+export { renderOutcomeMetrics } from "./prometheus.ts";
 export { type ResolvedWorkload, resolveWorkload } from "./resolve.ts";
 export {
   type CachedTableSourceOptions,

@@ -17,7 +17,8 @@ export interface PlanContext {
   readonly toRevision: number;
 }
 
-export const targetKey = (t: { readonly cloud: Cloud; readonly region: string }): string => `${t.cloud}/${t.region}`;
+export const targetKey = (t: { readonly cloud: Cloud; readonly region: string }): string =>
+  `${t.cloud}/${t.region}`;
 
 /**
  * Each target's share of traffic in percent, in proportion to its replicas, rounded to hundredths.
@@ -29,7 +30,9 @@ export const targetWeights = (targets: readonly Target[]): Map<string, number> =
   let assigned = 0;
   targets.forEach((t, i) => {
     const share =
-      i === targets.length - 1 ? Math.round((100 - assigned) * 100) / 100 : Math.round((t.replicas / total) * 10_000) / 100;
+      i === targets.length - 1
+        ? Math.round((100 - assigned) * 100) / 100
+        : Math.round((t.replicas / total) * 10_000) / 100;
     assigned += share;
     weights.set(targetKey(t), share);
   });

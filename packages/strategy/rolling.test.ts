@@ -1,5 +1,5 @@
-import type { Cloud, RolloutStep, Target } from "#core";
 import { describe, expect, it } from "vitest";
+import type { Cloud, RolloutStep, Target } from "#core";
 import type { RunningRevision } from "./context.ts";
 import { planRolling } from "./rolling.ts";
 
@@ -21,7 +21,11 @@ const describeStep = (s: RolloutStep): string => {
 
 describe("planRolling", () => {
   it("deploys a first revision target by target and spreads traffic by replicas", () => {
-    const steps = planRolling({ targets: [t("aws", "us-east-1", 2), t("gcp", "us-central1", 2)], running: [], toRevision: 1 });
+    const steps = planRolling({
+      targets: [t("aws", "us-east-1", 2), t("gcp", "us-central1", 2)],
+      running: [],
+      toRevision: 1,
+    });
     expect(steps.map(describeStep)).toEqual([
       "deploy aws/us-east-1 r1 x2",
       "await aws/us-east-1 r1",
@@ -68,7 +72,11 @@ describe("planRolling", () => {
   });
 
   it("keeps the revision that already runs when only the replicas change", () => {
-    const steps = planRolling({ targets: [t("gcp", "europe-west1", 4)], running: [r("gcp", "europe-west1", 2)], toRevision: 2 });
+    const steps = planRolling({
+      targets: [t("gcp", "europe-west1", 4)],
+      running: [r("gcp", "europe-west1", 2)],
+      toRevision: 2,
+    });
     expect(steps.map(describeStep)).toEqual([
       "deploy gcp/europe-west1 r2 x4",
       "await gcp/europe-west1 r2",
@@ -100,7 +108,9 @@ describe("planRolling", () => {
           const kinds = steps.filter(at).map((s) => s.kind);
           expect(kinds.slice(0, 3)).toEqual(["deploy", "await_ready", "shift"]);
         }
-        const removed = steps.filter((s) => s.kind === "remove").map((s) => `${s.cloud}/${s.region}/${s.revision}`);
+        const removed = steps
+          .filter((s) => s.kind === "remove")
+          .map((s) => `${s.cloud}/${s.region}/${s.revision}`);
         expect(new Set(removed).size).toBe(removed.length);
         expect(removed.sort()).toEqual(running.map((x) => `${x.cloud}/${x.region}/${x.revision}`).sort());
         const lastNewShift = steps.findLastIndex((s) => s.kind === "shift" && s.to === 8);

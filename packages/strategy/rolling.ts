@@ -21,11 +21,14 @@ export const planRolling = ({ targets, running, toRevision }: PlanContext): Roll
     steps.push({ kind: "deploy", ...at, revision: toRevision, replicas: t.replicas });
     steps.push({ kind: "await_ready", ...at, revision: toRevision });
     steps.push({ kind: "shift", ...at, to: toRevision, weight: weights.get(targetKey(t)) ?? 0 });
-    for (const revision of staleIn(t.cloud, t.region, toRevision)) steps.push({ kind: "remove", ...at, revision });
+    for (const revision of staleIn(t.cloud, t.region, toRevision))
+      steps.push({ kind: "remove", ...at, revision });
   }
 
   const kept = new Set(targets.map(targetKey));
-  const leaving = [...new Map(running.filter((r) => !kept.has(targetKey(r))).map((r) => [targetKey(r), r])).values()];
+  const leaving = [
+    ...new Map(running.filter((r) => !kept.has(targetKey(r))).map((r) => [targetKey(r), r])).values(),
+  ];
   for (const r of leaving) {
     const at = { cloud: r.cloud, region: r.region };
     steps.push({ kind: "shift", ...at, to: null, weight: 0 });

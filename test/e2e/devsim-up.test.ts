@@ -103,6 +103,9 @@ describe("devsim up, end to end", () => {
     const metrics = await (await fetch(`${base}/metrics`)).text();
     expect(metrics).toMatch(/devsim_rollouts\{status="succeeded"\} 2/);
     expect(metrics).toMatch(/devsim_reconcile_duration_seconds_count [1-9]/);
+    expect(metrics).toMatch(
+      /devsim_router_requests_total\{workload="shop",cloud="aws",region="us-east-1",revision="2"\} [1-9]/,
+    );
 
     const started2 = Date.now();
     expect(await running.stop("SIGTERM")).toBe(0);

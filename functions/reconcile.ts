@@ -1,0 +1,26 @@
+import { z } from "zod";
+import { createReconciler } from "#engine";
+import { readFunctionEnv } from "./env.ts";
+import { controlPlane } from "./wiring.ts";
+
+const deps = controlPlane(readFunctionEnv(process.env));
+const reconciler = createReconciler(deps);
+
+/** How long one invocation keeps reconciling: the schedule starts one a minute. */
+const RUN_FOR_MS =
+  z.coerce.number().min(0).max(840).default(55).parse(process.env.RECONCILE_RUN_SECONDS) * 1000;
+const PAUSE_MS = 250;
+
+/** Scheduled every minute; reconciles in passes until just before the next invocation starts. */
+export const handler = async (): Promise<{ passes: number; claimed: number }> => {
+  const until = Date.now() + RUN_FOR_MS;
+  let passes = 0;
+  let claimed = 0;
+  while (Date.now() < until) {
+    const n = await reconciler.reconcileOnce();
+    passes++;
+    claimed += n;
+    if (n === 0) await new Promise((resolve) => setTimeout(resolve, PAUSE_MS));
+  }
+  return { passes, claimed };
+};

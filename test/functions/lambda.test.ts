@@ -1,0 +1,86 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type SimServer, startSimServer } from "#sim";
+import { migrate } from "#store";
+import { createTestDatabase, type TestDatabase } from "../support/database.ts";
+import { startUpstashBridge, type UpstashBridge } from "../support/upstash-bridge.ts";
+
+/** A Lambda function URL event (payload format 2.0), as AWS sends it. */
+const urlEvent = (method: string, path: string, body?: unknown) => ({
+  version: "2.0",
+  routeKey: "$default",
+  rawPath: path,
+  rawQueryString: "",
+  headers: { host: "abc.lambda-url.us-east-1.on.aws", "content-type": "application/json" },
+  body: body === undefined ? null : JSON.stringify(body),
+  isBase64Encoded: false,
+  requestContext: {
+    accountId: "anonymous",
+    apiId: "abc",
+    authentication: null,
+    authorizer: {},
+    domainName: "abc.lambda-url.us-east-1.on.aws",
+    domainPrefix: "abc",
+    http: { method, path, protocol: "HTTP/1.1", sourceIp: "127.0.0.1", userAgent: "test" },
+    requestId: crypto.randomUUID(),
+    routeKey: "$default",
+    stage: "$default",
+    time: new Date().toUTCString(),
+    timeEpoch: Date.now(),
+  },
+});
+
+let db: TestDatabase;
+let bridge: UpstashBridge;
+let sim: SimServer;
+
+beforeAll(async () => {
+  db = await createTestDatabase();
+  await migrate(db.sql);
+  bridge = await startUpstashBridge();
+  sim = await startSimServer({ startupMs: 20 });
+  Object.assign(process.env, {
+    DATABASE_URL: db.url,
+    UPSTASH_REDIS_REST_URL: bridge.url,
+    UPSTASH_REDIS_REST_TOKEN: bridge.token,
+    DEVSIM_SIM_URL: sim.url,
+    RECONCILE_RUN_SECONDS: "1",
+  });
+});
+afterAll(async () => {
+  await sim?.close();
+  await bridge?.close();
+  await db?.drop();
+});
+
+describe("the deployed functions, invoked as AWS Lambda invokes them", () => {
+  it("create a workload through the API function, deploy it with the reconcile function, serve it through the router function", async () => {
+    const api = (await import("../../functions/api.ts")).handler;
+    const reconcile = (await import("../../functions/reconcile.ts")).handler;
+    const router = (await import("../../functions/router.ts")).handler;
+
+    const created = await api(
+      urlEvent("POST", "/v1/workloads", {
+        name: "lambda",
+        image: "registry.example.com/app:1",
+        port: 8080,
+        healthCheck: { path: "/healthz" },
+        targets: [{ cloud: "gcp", region: "europe-west1", replicas: 1 }],
+      }),
+    );
+    expect(created.statusCode).toBe(201);
+    const rolloutId = (JSON.parse(created.body) as { rollout: { id: string } }).rollout.id;
+
+    const run = await reconcile();
+    expect(run.claimed).toBeGreaterThan(0);
+    const rollout = await api(urlEvent("GET", `/v1/rollouts/${rolloutId}`));
+    expect(JSON.parse(rollout.body)).toMatchObject({ status: "succeeded" });
+
+    const served = await router(urlEvent("GET", "/w/lambda/hello"));
+    expect(served.statusCode).toBe(200);
+    expect(served.headers?.["x-devsim-backend"]).toBe("gcp/europe-west1/1");
+    expect(JSON.parse(served.body)).toMatchObject({ workload: "lambda", cloud: "gcp", path: "/hello" });
+
+    const bad = await api(urlEvent("POST", "/v1/workloads", { name: "x" }));
+    expect(bad.statusCode).toBe(400);
+  });
+});
