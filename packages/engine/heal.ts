@@ -31,7 +31,13 @@ const eachBackend = async (
     } catch (error) {
       if (!(error instanceof AdapterError)) throw error;
       deps.log.warn(
-        { workload: workload.name, cloud: b.cloud, region: b.region, revision: b.revision, failure: error.failure },
+        {
+          workload: workload.name,
+          cloud: b.cloud,
+          region: b.region,
+          revision: b.revision,
+          failure: error.failure,
+        },
         `cloud call failed: ${error.message}`,
       );
     }

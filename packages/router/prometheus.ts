@@ -1,6 +1,6 @@
 import type { OutcomeSnapshot } from "./outcomes.ts";
 
-const escape = (value: string): string =>
+const escapeLabel = (value: string): string =>
   value.replace(/\\/g, "\\\\").replace(/\n/g, "\\n").replace(/"/g, '\\"');
 
 /**
@@ -22,7 +22,7 @@ export const renderOutcomeMetrics = (snapshot: OutcomeSnapshot): string => {
     "# TYPE devsim_router_latency_seconds histogram",
   ];
   for (const s of snapshot.series) {
-    const labels = `workload="${escape(s.workload)}",cloud="${s.cloud}",region="${escape(s.region)}",revision="${s.revision}"`;
+    const labels = `workload="${escapeLabel(s.workload)}",cloud="${s.cloud}",region="${escapeLabel(s.region)}",revision="${s.revision}"`;
     requests.push(`devsim_router_requests_total{${labels}} ${s.requests}`);
     errors.push(`devsim_router_server_errors_total{${labels}} ${s.serverErrors}`);
     let cumulative = 0;
