@@ -4,7 +4,7 @@ import { notFound, RolloutInput } from "#core";
 import { startRollout } from "#engine";
 import { findRollout, findWorkload, listRollouts } from "#store";
 import type { ApiDeps } from "./deps.ts";
-import { errorResponses, IdParam, NameParam, RolloutSchema } from "./schemas.ts";
+import { errorResponses, IdParam, jsonBody, jsonResponse, NameParam, RolloutSchema } from "./schemas.ts";
 import { rolloutView } from "./views.ts";
 
 const startRouteDef = createRoute({
@@ -12,18 +12,9 @@ const startRouteDef = createRoute({
   path: "/v1/workloads/{name}/rollouts",
   tags: ["rollouts"],
   summary: "Roll a workload to a new image",
-  request: {
-    params: NameParam,
-    body: {
-      required: true,
-      content: { "application/json": { schema: RolloutInput.meta({ id: "RolloutInput" }) } },
-    },
-  },
+  request: { params: NameParam, body: jsonBody(RolloutInput.meta({ id: "RolloutInput" })) },
   responses: {
-    202: {
-      description: "accepted; the rollout is under way",
-      content: { "application/json": { schema: RolloutSchema } },
-    },
+    202: jsonResponse(RolloutSchema, "accepted; the rollout is under way"),
     ...errorResponses(400, 404, 409),
   },
 });
@@ -35,10 +26,7 @@ const listRouteDef = createRoute({
   summary: "A workload's rollouts, newest first",
   request: { params: NameParam },
   responses: {
-    200: {
-      description: "rollouts",
-      content: { "application/json": { schema: z.object({ rollouts: z.array(RolloutSchema) }) } },
-    },
+    200: jsonResponse(z.object({ rollouts: z.array(RolloutSchema) }), "rollouts"),
     ...errorResponses(400, 404),
   },
 });
@@ -49,10 +37,7 @@ const getRouteDef = createRoute({
   tags: ["rollouts"],
   summary: "Read a rollout",
   request: { params: IdParam },
-  responses: {
-    200: { description: "the rollout", content: { "application/json": { schema: RolloutSchema } } },
-    ...errorResponses(400, 404),
-  },
+  responses: { 200: jsonResponse(RolloutSchema, "the rollout"), ...errorResponses(400, 404) },
 });
 
 /** Routes for starting and reading rollouts. */

@@ -75,18 +75,17 @@ export const TrafficSchema = z
   })
   .meta({ id: "Traffic" });
 
-export const RevisionSchema = z.object({
-  number: z.int(),
-  image: z.string(),
-  configHash: z.string(),
-  sim: SimProfile.nullable(),
-  createdAt: z.string(),
+/** An OpenAPI response with a JSON body. */
+export const jsonResponse = <T extends z.ZodType>(schema: T, description: string) => ({
+  description,
+  content: { "application/json": { schema } },
+});
+
+/** A required JSON request body. */
+export const jsonBody = <T extends z.ZodType>(schema: T) => ({
+  required: true,
+  content: { "application/json": { schema } },
 });
 
 export const errorResponses = (...statuses: (400 | 404 | 409 | 503)[]) =>
-  Object.fromEntries(
-    statuses.map((s) => [
-      s,
-      { description: "error", content: { "application/json": { schema: ErrorSchema } } },
-    ]),
-  );
+  Object.fromEntries(statuses.map((s) => [s, jsonResponse(ErrorSchema, "error")]));

@@ -5,23 +5,15 @@ import { createWorkload, deleteWorkload, updateWorkload } from "#engine";
 import { findWorkload, listBackends, listWorkloads } from "#store";
 import type { ApiDeps } from "./deps.ts";
 import {
+  jsonBody as body,
   errorResponses,
+  jsonResponse as json,
   NameParam,
   TrafficSchema,
   WorkloadCreatedSchema,
   WorkloadSchema,
 } from "./schemas.ts";
 import { rolloutView, trafficView, workloadView } from "./views.ts";
-
-const json = <T extends z.ZodType>(schema: T, description: string) => ({
-  description,
-  content: { "application/json": { schema } },
-});
-
-const body = <T extends z.ZodType>(schema: T) => ({
-  required: true,
-  content: { "application/json": { schema } },
-});
 
 const createRouteDef = createRoute({
   method: "post",

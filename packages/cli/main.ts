@@ -53,6 +53,10 @@ export const main = async (argv: readonly string[]): Promise<number> => {
   try {
     switch (command) {
       case "up":
+        if (rest.includes("--help") || rest.includes("-h")) {
+          process.stdout.write(USAGE);
+          return 0;
+        }
         return await runUp(rest);
       case undefined:
       case "help":

@@ -1,38 +1,13 @@
-import { randomBytes } from "node:crypto";
-import { createClient } from "redis";
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { startUpstashBridge, type UpstashBridge } from "../../test/support/upstash-bridge.ts";
+import { beforeEach, describe, expect, it } from "vitest";
+import { useRedisFixture } from "../../test/support/redis.ts";
 import { kvRoutingTables } from "./routing.ts";
 import type { KeyValueStore } from "./store.ts";
 import { upstashStore } from "./upstash.ts";
 
-const REDIS_URL = "redis://127.0.0.1:6379";
-
-let bridge: UpstashBridge;
-let direct: ReturnType<typeof createClient>;
-let prefix: string;
+const redis = useRedisFixture("kv-upstash");
 let kv: KeyValueStore;
-
-beforeAll(async () => {
-  bridge = await startUpstashBridge({ redisUrl: REDIS_URL });
-  direct = createClient({ url: REDIS_URL });
-  await direct.connect();
-});
-
-afterAll(async () => {
-  await bridge?.close();
-  await direct?.close();
-});
-
 beforeEach(() => {
-  prefix = `test:kv-upstash:${randomBytes(6).toString("hex")}:`;
-  kv = upstashStore({ url: bridge.url, token: bridge.token, prefix });
-});
-
-afterEach(async () => {
-  for await (const keys of direct.scanIterator({ MATCH: `${prefix}*`, COUNT: 100 })) {
-    if (keys.length > 0) await direct.unlink(keys);
-  }
+  kv = upstashStore({ url: redis.bridge.url, token: redis.bridge.token, prefix: redis.prefix });
 });
 
 const table = (version: number, weight: number) => ({
@@ -62,8 +37,12 @@ describe("upstashStore", () => {
 
   it("keeps keys under its prefix and apart from other prefixes", async () => {
     await kv.set("shared", "mine");
-    expect(await direct.get(`${prefix}shared`)).toBe("mine");
-    const other = upstashStore({ url: bridge.url, token: bridge.token, prefix: `${prefix}other:` });
+    expect(await redis.direct.get(`${redis.prefix}shared`)).toBe("mine");
+    const other = upstashStore({
+      url: redis.bridge.url,
+      token: redis.bridge.token,
+      prefix: `${redis.prefix}other:`,
+    });
     expect(await other.get("shared")).toBeNull();
     await other.set("shared", "theirs");
     expect(await kv.get("shared")).toBe("mine");
@@ -77,10 +56,10 @@ describe("upstashStore", () => {
   });
 
   it("fails loudly with a wrong token", async () => {
-    const wrong = upstashStore({ url: bridge.url, token: "wrong", prefix });
+    const wrong = upstashStore({ url: redis.bridge.url, token: "wrong", prefix: redis.prefix });
     await expect(wrong.set("a", "v")).rejects.toThrow(/Unauthorized/);
     await expect(wrong.get("a")).rejects.toThrow(/Unauthorized/);
-    expect(await direct.exists(`${prefix}a`)).toBe(0);
+    expect(await redis.direct.exists(`${redis.prefix}a`)).toBe(0);
   });
 });
 
@@ -88,10 +67,14 @@ describe("kvRoutingTables on upstashStore", () => {
   it("publishes a table that a second reader sees", async () => {
     const tables = kvRoutingTables(kv);
     await tables.publish(table(1, 100));
-    const reader = kvRoutingTables(upstashStore({ url: bridge.url, token: bridge.token, prefix }));
+    const reader = kvRoutingTables(
+      upstashStore({ url: redis.bridge.url, token: redis.bridge.token, prefix: redis.prefix }),
+    );
     expect(await reader.get("hello")).toEqual(table(1, 100));
     expect(await reader.get("other")).toBeNull();
-    expect(JSON.parse((await direct.get(`${prefix}routing:hello`)) ?? "null")).toEqual(table(1, 100));
+    expect(JSON.parse((await redis.direct.get(`${redis.prefix}routing:hello`)) ?? "null")).toEqual(
+      table(1, 100),
+    );
   });
 
   it("never replaces a newer table with an older one", async () => {

@@ -1,4 +1,4 @@
-import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
@@ -15,9 +15,20 @@ afterAll(async () => {
   for (const dir of dataDirs) await rm(dir, { recursive: true, force: true });
 });
 
+/** Resident memory of a process and all its descendants (the embedded Postgres runs in a child), in MB. */
 const residentMb = async (pid: number): Promise<number> => {
   const status = await readFile(`/proc/${pid}/status`, "utf8");
-  return Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? Number.NaN) / 1024;
+  const own = Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? Number.NaN) / 1024;
+  const tasks = await readdir(`/proc/${pid}/task`);
+  const children = (
+    await Promise.all(tasks.map((t) => readFile(`/proc/${pid}/task/${t}/children`, "utf8").catch(() => "")))
+  )
+    .join(" ")
+    .split(/\s+/)
+    .filter(Boolean)
+    .map(Number);
+  const sizes = await Promise.all(children.map(residentMb));
+  return sizes.reduce((sum, mb) => sum + mb, own);
 };
 
 describe("devsim up with its embedded defaults and the demo", () => {
@@ -50,7 +61,9 @@ describe("devsim up with its embedded defaults and the demo", () => {
       backends: unknown[];
     };
     expect(traffic.backends).toHaveLength(8);
-    expect(await residentMb(running.pid)).toBeLessThan(400);
+    const memory = await residentMb(running.pid);
+    expect(memory).toBeGreaterThan(20);
+    expect(memory).toBeLessThan(400);
 
     expect(await running.stop("SIGINT")).toBe(0);
     running = await spawnDevsim(["--data-dir", dataDir, "--traffic-rate", "0"]);

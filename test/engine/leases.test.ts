@@ -1,22 +1,17 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { CloudAdapter, CloudAdapters } from "#adapters";
-import type { WorkloadInput } from "#core";
 import { createReconciler, createWorkload } from "#engine";
 import { findRollout, listRolloutEvents, type RolloutRecord } from "#store";
+import { workloadInput } from "../support/fixtures.ts";
 import { type Harness, startHarness } from "../support/harness.ts";
 
-const workload = (name: string): WorkloadInput => ({
-  name,
-  project: "default",
-  image: "registry.example.com/app:1",
-  port: 8080,
-  healthCheck: { path: "/healthz" },
-  targets: [
-    { cloud: "aws", region: "eu-west-1", replicas: 1 },
-    { cloud: "azure", region: "westeurope", replicas: 1 },
-  ],
-  strategy: { type: "rolling" },
-});
+const workload = (name: string) =>
+  workloadInput(name, {
+    targets: [
+      { cloud: "aws", region: "eu-west-1", replicas: 1 },
+      { cloud: "azure", region: "westeurope", replicas: 1 },
+    ],
+  });
 
 let h: Harness;
 beforeEach(async () => {

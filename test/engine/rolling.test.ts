@@ -1,22 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { DevsimError, type WorkloadInput } from "#core";
+import { DevsimError } from "#core";
 import { createWorkload, deleteWorkload, startRollout, updateWorkload } from "#engine";
 import { findRollout, findWorkload, listBackends, listRolloutEvents, requestReconcile } from "#store";
+import { workloadInput as workload } from "../support/fixtures.ts";
 import { type Harness, startHarness } from "../support/harness.ts";
-
-const workload = (name: string, overrides: Partial<WorkloadInput> = {}): WorkloadInput => ({
-  name,
-  project: "default",
-  image: "registry.example.com/app:1",
-  port: 8080,
-  healthCheck: { path: "/healthz" },
-  targets: [
-    { cloud: "aws", region: "us-east-1", replicas: 1 },
-    { cloud: "gcp", region: "europe-west1", replicas: 3 },
-  ],
-  strategy: { type: "rolling" },
-  ...overrides,
-});
 
 let h: Harness;
 beforeAll(async () => {

@@ -1,44 +1,19 @@
 import { randomBytes } from "node:crypto";
 import { Redis } from "@upstash/redis";
-import { createClient, RESP_TYPES } from "redis";
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { startUpstashBridge, type UpstashBridge } from "./upstash-bridge.ts";
+import { RESP_TYPES } from "redis";
+import { describe, expect, it } from "vitest";
+import { useRedisFixture } from "./redis.ts";
 
-const REDIS_URL = "redis://127.0.0.1:6379";
+const fixture = useRedisFixture("upstash-bridge");
 
-let bridge: UpstashBridge;
-let direct: ReturnType<typeof createClient>;
-let prefix: string;
-
-beforeAll(async () => {
-  bridge = await startUpstashBridge({ redisUrl: REDIS_URL });
-  direct = createClient({ url: REDIS_URL });
-  await direct.connect();
-});
-
-afterAll(async () => {
-  await bridge?.close();
-  await direct?.close();
-});
-
-beforeEach(() => {
-  prefix = `test:upstash-bridge:${randomBytes(6).toString("hex")}:`;
-});
-
-afterEach(async () => {
-  for await (const keys of direct.scanIterator({ MATCH: `${prefix}*`, COUNT: 100 })) {
-    if (keys.length > 0) await direct.unlink(keys);
-  }
-});
-
-const k = (name: string): string => prefix + name;
+const k = (name: string): string => fixture.prefix + name;
 
 describe.each([
   { mode: "auto-pipelined (the client's default)", enableAutoPipelining: true },
   { mode: "one request per command", enableAutoPipelining: false },
 ])("@upstash/redis through the bridge, $mode", ({ enableAutoPipelining }) => {
   const client = (options: { automaticDeserialization?: boolean; responseEncoding?: false } = {}) =>
-    new Redis({ url: bridge.url, token: bridge.token, enableAutoPipelining, ...options });
+    new Redis({ url: fixture.bridge.url, token: fixture.bridge.token, enableAutoPipelining, ...options });
 
   it("sets and gets, honouring nx and ex", async () => {
     const redis = client();
@@ -50,7 +25,7 @@ describe.each([
     const ttl = await redis.ttl(k("b"));
     expect(ttl).toBeGreaterThan(90);
     expect(ttl).toBeLessThanOrEqual(100);
-    expect(await direct.get(k("b"))).toBe("three");
+    expect(await fixture.direct.get(k("b"))).toBe("three");
   });
 
   it("increments counters and reports a non-integer as an error", async () => {
@@ -120,7 +95,7 @@ describe.each([
     await expect(redis.pipeline().incr(k("p")).hget(k("p"), "field").exec()).rejects.toThrow(
       /Command 2 \[ hget \] failed: WRONGTYPE/,
     );
-    expect(await direct.get(k("p"))).toBe("3");
+    expect(await fixture.direct.get(k("p"))).toBe("3");
   });
 
   it("runs multi-exec transactions, where a failing command does not stop the others", async () => {
@@ -135,7 +110,7 @@ describe.each([
     expect(results[0]?.result).toBe("OK");
     expect(results[1]?.error).toMatch(/not an integer/);
     expect(results[2]?.result).toBe("OK");
-    expect(await direct.get(k("after"))).toBe("ran");
+    expect(await fixture.direct.get(k("after"))).toBe("ran");
   });
 
   it("evaluates scripts with eval, evalsha and a script object", async () => {
@@ -186,13 +161,13 @@ describe.each([
     for (const [i, value] of awkward.entries()) {
       expect(await redis.set(k(`u${i}`), value)).toBe("OK");
       expect(await redis.get(k(`u${i}`))).toBe(value);
-      expect(await direct.get(k(`u${i}`))).toBe(value);
+      expect(await fixture.direct.get(k(`u${i}`))).toBe(value);
     }
     expect(await redis.mget(...awkward.map((_, i) => k(`u${i}`)), k("missing"))).toEqual([...awkward, null]);
     await redis.hset(k("uh"), { "ключ 🔑": "значение ✓" });
     expect(await redis.hget(k("uh"), "ключ 🔑")).toBe("значение ✓");
     // Bytes that are not UTF-8 reach the client as replacement characters, as from Upstash.
-    await direct.set(k("bytes"), Buffer.from([0x61, 0xff, 0x00, 0x62]));
+    await fixture.direct.set(k("bytes"), Buffer.from([0x61, 0xff, 0x00, 0x62]));
     expect(await redis.get(k("bytes"))).toBe("a\uFFFD\u0000b");
   });
 
@@ -211,9 +186,9 @@ describe.each([
   });
 
   it("surfaces a wrong token as an error and runs nothing", async () => {
-    const redis = new Redis({ url: bridge.url, token: "wrong", enableAutoPipelining });
+    const redis = new Redis({ url: fixture.bridge.url, token: "wrong", enableAutoPipelining });
     await expect(redis.set(k("nope"), "v")).rejects.toThrow(/Unauthorized/);
-    expect(await direct.exists(k("nope"))).toBe(0);
+    expect(await fixture.direct.exists(k("nope"))).toBe(0);
   });
 
   it("hands out read-your-writes sync tokens that the client keeps", async () => {
@@ -229,9 +204,13 @@ describe.each([
 
 describe("the bridge's wire format", () => {
   const post = async (path: string, body: unknown, headers: Record<string, string> = {}) => {
-    const response = await fetch(bridge.url + path, {
+    const response = await fetch(fixture.bridge.url + path, {
       method: "POST",
-      headers: { authorization: `Bearer ${bridge.token}`, "content-type": "application/json", ...headers },
+      headers: {
+        authorization: `Bearer ${fixture.bridge.token}`,
+        "content-type": "application/json",
+        ...headers,
+      },
       body: typeof body === "string" ? body : JSON.stringify(body),
     });
     return { status: response.status, headers: response.headers, body: await response.json() };
@@ -239,12 +218,12 @@ describe("the bridge's wire format", () => {
   const base64 = { "upstash-encoding": "base64" };
 
   it("answers 401 with a JSON error without the right bearer token", async () => {
-    for (const authorization of ["", "Bearer wrong", bridge.token, `Basic ${bridge.token}`]) {
+    for (const authorization of ["", "Bearer wrong", fixture.bridge.token, `Basic ${fixture.bridge.token}`]) {
       const response = await post("/", ["set", k("a"), "v"], { authorization });
       expect(response.status).toBe(401);
       expect(response.body).toEqual({ error: "Unauthorized" });
     }
-    expect(await direct.exists(k("a"))).toBe(0);
+    expect(await fixture.direct.exists(k("a"))).toBe(0);
   });
 
   it("runs a single command posted to /, turning numbers into strings", async () => {
@@ -252,7 +231,7 @@ describe("the bridge's wire format", () => {
       status: 200,
       body: { result: "OK" },
     });
-    expect(await direct.ttl(k("n"))).toBeGreaterThan(90);
+    expect(await fixture.direct.ttl(k("n"))).toBeGreaterThan(90);
     expect((await post("/", ["get", k("n")])).body).toEqual({ result: "10" });
     expect((await post("/", ["get", k("n")], base64)).body).toEqual({ result: "MTA=" });
     expect((await post("/", ["get", k("missing")], base64)).body).toEqual({ result: null });
@@ -305,17 +284,17 @@ describe("the bridge's wire format", () => {
       { error: expect.stringMatching(/not an integer/) },
       { result: 4 },
     ]);
-    expect(await direct.get(k("m"))).toBe("abcd");
+    expect(await fixture.direct.get(k("m"))).toBe("abcd");
   });
 
   it("discards a whole transaction holding a command Redis cannot queue", async () => {
     const response = await post("/multi-exec", [["set", k("d"), "x"], ["nosuchcommand"]]);
     expect(response.status).toBe(400);
     expect(response.body).toEqual({ error: expect.stringMatching(/^ERR unknown command 'nosuchcommand'/) });
-    expect(await direct.exists(k("d"))).toBe(0);
+    expect(await fixture.direct.exists(k("d"))).toBe(0);
     // The shared connection is usable afterwards: no half-open MULTI is left behind.
     expect((await post("/", ["set", k("d"), "y"])).body).toEqual({ result: "OK" });
-    expect(await direct.get(k("d"))).toBe("y");
+    expect(await fixture.direct.get(k("d"))).toBe("y");
   });
 
   it("returns a fresh upstash-sync-token header with every answer", async () => {
@@ -333,13 +312,19 @@ describe("the bridge's wire format", () => {
     expect((await post("/pipeline", ["get", k("a")])).status).toBe(400);
     expect((await post("/", ["set", k("a"), null])).status).toBe(400);
     expect((await post("/elsewhere", ["ping"])).status).toBe(404);
-    const get = await fetch(`${bridge.url}/`, { headers: { authorization: `Bearer ${bridge.token}` } });
+    const get = await fetch(`${fixture.bridge.url}/`, {
+      headers: { authorization: `Bearer ${fixture.bridge.token}` },
+    });
     expect(get.status).toBe(405);
-    expect(await direct.exists(k("a"))).toBe(0);
+    expect(await fixture.direct.exists(k("a"))).toBe(0);
   });
 
   it("stays usable while many requests interleave", async () => {
-    const redis = new Redis({ url: bridge.url, token: bridge.token, enableAutoPipelining: false });
+    const redis = new Redis({
+      url: fixture.bridge.url,
+      token: fixture.bridge.token,
+      enableAutoPipelining: false,
+    });
     const writes = Array.from({ length: 40 }, (_, i) =>
       i % 4 === 0
         ? redis
@@ -355,9 +340,9 @@ describe("the bridge's wire format", () => {
   });
 
   it("reads raw bytes back exactly when asked for base64", async () => {
-    await direct.set(k("raw"), Buffer.from([0x00, 0xff, 0x10]));
+    await fixture.direct.set(k("raw"), Buffer.from([0x00, 0xff, 0x10]));
     expect((await post("/", ["get", k("raw")], base64)).body).toEqual({ result: "AP8Q" });
-    const stored = await direct.withTypeMapping({ [RESP_TYPES.BLOB_STRING]: Buffer }).get(k("raw"));
+    const stored = await fixture.direct.withTypeMapping({ [RESP_TYPES.BLOB_STRING]: Buffer }).get(k("raw"));
     expect(stored).toEqual(Buffer.from([0x00, 0xff, 0x10]));
   });
 });
