@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { Cloud, HealthCheck, RolloutStatus, RolloutStrategy, SimProfile, Target, WorkloadName } from "#core";
+import { Cloud, HealthCheck, RolloutStatus, RolloutStrategy, Target, WorkloadName } from "#core";
 
 export const ErrorSchema = z
   .object({

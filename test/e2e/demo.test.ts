@@ -65,6 +65,16 @@ describe("devsim up with its embedded defaults and the demo", () => {
     expect(memory).toBeGreaterThan(20);
     expect(memory).toBeLessThan(400);
 
+    await eventually(
+      async () => {
+        const history = (await (await fetch(`${base}/v1/workloads/hello/rollouts`)).json()) as {
+          rollouts: { status: string }[];
+        };
+        return history.rollouts[0]?.status === "succeeded";
+      },
+      20_000,
+      "the demo's first rollout to succeed",
+    );
     expect(await running.stop("SIGINT")).toBe(0);
     running = await spawnDevsim(["--data-dir", dataDir, "--traffic-rate", "0"]);
     const after = (await (await fetch(`${running.apiUrl}/v1/workloads/hello/rollouts`)).json()) as {

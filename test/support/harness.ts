@@ -23,8 +23,14 @@ export interface Harness {
 
 export const startHarness = async (log: Logger = silentLogger): Promise<Harness> => {
   const db = await createTestDatabase();
-  await migrate(db.sql);
-  const sim = await startSimServer({ startupMs: 20 });
+  let sim: SimServer;
+  try {
+    await migrate(db.sql);
+    sim = await startSimServer({ startupMs: 20 });
+  } catch (error) {
+    await db.drop();
+    throw error;
+  }
   const adapters = createSimAdapters(sim.url);
   const routing = kvRoutingTables(memoryStore());
   const deps: CommandDeps = { sql: db.sql, adapters, routing, log, regions: SIM_REGIONS, kick: () => {} };
