@@ -7,6 +7,7 @@ const FunctionEnv = z.object({
   UPSTASH_REDIS_REST_TOKEN: z.string().min(1),
   /** Base URL of a hosted simulated world; the adapters of the real clouds are configured separately. */
   DEVSIM_SIM_URL: z.url(),
+  LOG_LEVEL: z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).default("info"),
 });
 export type FunctionEnv = z.infer<typeof FunctionEnv>;
 

@@ -11,7 +11,7 @@ import type { FunctionEnv } from "./env.ts";
  * instance serves one request at a time, so a small pool is enough.
  */
 export const controlPlane = (env: FunctionEnv): CommandDeps => {
-  const log = pino({ level: "info" });
+  const log = pino({ level: env.LOG_LEVEL });
   return {
     sql: connectDatabase(env.DATABASE_URL, { max: 2, applicationName: "devsim-function" }),
     adapters: createSimAdapters(env.DEVSIM_SIM_URL),

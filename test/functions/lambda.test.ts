@@ -44,6 +44,7 @@ beforeAll(async () => {
     UPSTASH_REDIS_REST_TOKEN: bridge.token,
     DEVSIM_SIM_URL: sim.url,
     RECONCILE_RUN_SECONDS: "1",
+    LOG_LEVEL: "silent",
   });
 });
 afterAll(async () => {
