@@ -7,6 +7,8 @@ const FunctionEnv = z.object({
   UPSTASH_REDIS_REST_TOKEN: z.string().min(1),
   /** Base URL of a hosted simulated world; the adapters of the real clouds are configured separately. */
   DEVSIM_SIM_URL: z.url(),
+  /** Judge canaries on a Prometheus server's scrapes of the routers instead of the routers' counters in KV. */
+  PROMETHEUS_URL: z.url().optional(),
   LOG_LEVEL: z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).default("info"),
 });
 export type FunctionEnv = z.infer<typeof FunctionEnv>;

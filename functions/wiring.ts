@@ -1,8 +1,10 @@
 import pino from "pino";
 import { createSimAdapters } from "#adapters/sim";
+import { RECOMMENDED_LATENCY_BUCKET_BOUNDS_MS } from "#analysis";
 import { SIM_REGIONS } from "#core";
 import type { CommandDeps } from "#engine";
-import { kvRoutingTables, upstashStore } from "#kv";
+import { kvMetricSource, kvRoutingTables, upstashStore } from "#kv";
+import { prometheusMetricSource } from "#metrics";
 import { connectDatabase } from "#store";
 import type { FunctionEnv } from "./env.ts";
 
@@ -12,12 +14,15 @@ import type { FunctionEnv } from "./env.ts";
  */
 export const controlPlane = (env: FunctionEnv): CommandDeps => {
   const log = pino({ level: env.LOG_LEVEL });
+  const kv = upstashStore({ url: env.UPSTASH_REDIS_REST_URL, token: env.UPSTASH_REDIS_REST_TOKEN });
+  const bucketBoundsMs = RECOMMENDED_LATENCY_BUCKET_BOUNDS_MS;
   return {
     sql: connectDatabase(env.DATABASE_URL, { max: 2, applicationName: "devsim-function" }),
     adapters: createSimAdapters(env.DEVSIM_SIM_URL),
-    routing: kvRoutingTables(
-      upstashStore({ url: env.UPSTASH_REDIS_REST_URL, token: env.UPSTASH_REDIS_REST_TOKEN }),
-    ),
+    routing: kvRoutingTables(kv),
+    outcomes: env.PROMETHEUS_URL
+      ? prometheusMetricSource({ baseUrl: env.PROMETHEUS_URL, bucketBoundsMs })
+      : kvMetricSource(kv, { bucketBoundsMs }),
     log,
     regions: SIM_REGIONS,
     // Deployed, the reconciler runs on its schedule and picks up the due work the API recorded.

@@ -1,11 +1,37 @@
 import { createRoute, type OpenAPIHono } from "@hono/zod-openapi";
 import { z } from "zod";
 import { notFound, RolloutInput } from "#core";
-import { startRollout } from "#engine";
-import { findRollout, findWorkload, listRollouts } from "#store";
+import {
+  abortRollout,
+  pauseRollout,
+  promoteRollout,
+  resumeRollout,
+  rollbackWorkload,
+  startRollout,
+} from "#engine";
+import {
+  findRollout,
+  findWorkload,
+  listAnalysis,
+  listBackends,
+  listRolloutEvents,
+  listRollouts,
+} from "#store";
 import type { ApiDeps } from "./deps.ts";
-import { errorResponses, IdParam, jsonBody, jsonResponse, NameParam, RolloutSchema } from "./schemas.ts";
-import { rolloutView } from "./views.ts";
+import { optionalJson } from "./errors.ts";
+import {
+  EventPageQuery,
+  EventSchema,
+  errorResponses,
+  IdParam,
+  jsonBody,
+  jsonResponse,
+  NameParam,
+  PromoteBody,
+  RolloutDetailSchema,
+  RolloutSchema,
+} from "./schemas.ts";
+import { rolloutView, trafficView } from "./views.ts";
 
 const startRouteDef = createRoute({
   method: "post",
@@ -31,16 +57,59 @@ const listRouteDef = createRoute({
   },
 });
 
+const rollbackRouteDef = createRoute({
+  method: "post",
+  path: "/v1/workloads/{name}/rollback",
+  tags: ["rollouts"],
+  summary:
+    "Roll back: a rollout in flight returns traffic to stable at once; otherwise the last revision that succeeded is rolled out without pauses or analysis",
+  request: { params: NameParam },
+  responses: {
+    202: jsonResponse(RolloutSchema, "the rollout that rolls back"),
+    ...errorResponses(400, 404, 409),
+  },
+});
+
 const getRouteDef = createRoute({
   method: "get",
   path: "/v1/rollouts/{id}",
   tags: ["rollouts"],
-  summary: "Read a rollout",
+  summary: "Read a rollout: its steps, the current step, current weights and the analysis history",
   request: { params: IdParam },
-  responses: { 200: jsonResponse(RolloutSchema, "the rollout"), ...errorResponses(400, 404) },
+  responses: { 200: jsonResponse(RolloutDetailSchema, "the rollout"), ...errorResponses(400, 404) },
 });
 
-/** Routes for starting and reading rollouts. */
+const eventsRouteDef = createRoute({
+  method: "get",
+  path: "/v1/rollouts/{id}/events",
+  tags: ["rollouts"],
+  summary: "A rollout's events in order, a page at a time: pass the last id you saw as `after`",
+  request: { params: IdParam, query: EventPageQuery },
+  responses: {
+    200: jsonResponse(z.object({ events: z.array(EventSchema), next: z.int().nullable() }), "events"),
+    ...errorResponses(400, 404),
+  },
+});
+
+const controlRoute = (action: "promote" | "pause" | "resume" | "abort", summary: string) =>
+  createRoute({
+    method: "post",
+    path: `/v1/rollouts/{id}/${action}`,
+    tags: ["rollouts"],
+    summary,
+    request: {
+      params: IdParam,
+      ...(action === "promote"
+        ? { body: { required: false, content: { "application/json": { schema: PromoteBody } } } }
+        : {}),
+    },
+    responses: {
+      200: jsonResponse(RolloutSchema, "the rollout after the change"),
+      ...errorResponses(400, 404, 409),
+    },
+  });
+
+/** Routes for starting, steering and reading rollouts. */
 export const mountRolloutRoutes = (app: OpenAPIHono, deps: ApiDeps): void => {
   app.openapi(startRouteDef, async (c) => {
     const rollout = await startRollout(deps, c.req.valid("param").name, c.req.valid("json"));
@@ -54,10 +123,56 @@ export const mountRolloutRoutes = (app: OpenAPIHono, deps: ApiDeps): void => {
     return c.json({ rollouts: (await listRollouts(deps.sql, w.id)).map(rolloutView) }, 200);
   });
 
+  app.openapi(rollbackRouteDef, async (c) =>
+    c.json(rolloutView(await rollbackWorkload(deps, c.req.valid("param").name)), 202),
+  );
+
   app.openapi(getRouteDef, async (c) => {
     const { id } = c.req.valid("param");
     const rollout = await findRollout(deps.sql, id);
     if (!rollout) throw notFound("rollout", id);
-    return c.json(rolloutView(rollout), 200);
+    const [backends, analysis] = await Promise.all([
+      listBackends(deps.sql, rollout.workloadId),
+      listAnalysis(deps.sql, id),
+    ]);
+    const detail = {
+      ...rolloutView(rollout),
+      weights: trafficView(backends).backends,
+      analysis: analysis.map((a) => ({ ...a, evidence: { ...a.evidence } })),
+    };
+    return c.json(detail, 200);
   });
+
+  app.openapi(eventsRouteDef, async (c) => {
+    const { id } = c.req.valid("param");
+    const { after, limit } = c.req.valid("query");
+    if (!(await findRollout(deps.sql, id))) throw notFound("rollout", id);
+    const events = await listRolloutEvents(deps.sql, id, { afterId: after ?? 0, limit });
+    const last = events.at(-1);
+    return c.json(
+      {
+        events: events.map((e) => ({ ...e, data: { ...e.data } })),
+        next: events.length === limit && last ? last.id : null,
+      },
+      200,
+    );
+  });
+
+  app.openapi(
+    controlRoute("promote", "Skip the pause or analysis the rollout waits at; `full` skips every one left"),
+    async (c) => {
+      const { id } = c.req.valid("param");
+      const body = PromoteBody.parse(await optionalJson(c.req.raw));
+      return c.json(rolloutView(await promoteRollout(deps, id, body)), 200);
+    },
+  );
+  app.openapi(controlRoute("pause", "Stop a rollout where it is"), async (c) =>
+    c.json(rolloutView(await pauseRollout(deps, c.req.valid("param").id)), 200),
+  );
+  app.openapi(controlRoute("resume", "Carry on a paused rollout"), async (c) =>
+    c.json(rolloutView(await resumeRollout(deps, c.req.valid("param").id)), 200),
+  );
+  app.openapi(controlRoute("abort", "End a rollout and put all traffic back on stable at once"), async (c) =>
+    c.json(rolloutView(await abortRollout(deps, c.req.valid("param").id)), 200),
+  );
 };

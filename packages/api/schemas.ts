@@ -28,16 +28,20 @@ export const WorkloadSchema = z
   })
   .meta({ id: "Workload" });
 
+const at = { cloud: Cloud, region: z.string() };
 export const StepSchema = z
-  .object({
-    kind: z.enum(["deploy", "await_ready", "shift", "remove"]),
-    cloud: Cloud,
-    region: z.string(),
-    revision: z.int().optional(),
-    replicas: z.int().optional(),
-    to: z.int().nullable().optional(),
-    weight: z.number().optional(),
-  })
+  .discriminatedUnion("kind", [
+    z.object({ kind: z.literal("deploy"), ...at, revision: z.int(), replicas: z.int() }),
+    z.object({ kind: z.literal("await_ready"), ...at, revision: z.int() }),
+    z.object({ kind: z.literal("shift"), ...at, to: z.int().nullable(), weight: z.number() }),
+    z.object({
+      kind: z.literal("set_weights"),
+      weights: z.array(z.object({ ...at, revision: z.int(), weight: z.number() })),
+    }),
+    z.object({ kind: z.literal("pause"), durationSeconds: z.int().nullable() }),
+    z.object({ kind: z.literal("analysis"), durationSeconds: z.int(), canary: z.int(), stable: z.int() }),
+    z.object({ kind: z.literal("remove"), ...at, revision: z.int(), keepSeconds: z.int().optional() }),
+  ])
   .meta({ id: "RolloutStep" });
 
 export const RolloutSchema = z
@@ -56,6 +60,28 @@ export const RolloutSchema = z
     finishedAt: z.string().nullable(),
   })
   .meta({ id: "Rollout" });
+
+export const EventSchema = z
+  .object({
+    id: z.int(),
+    workload: z.string(),
+    rolloutId: z.string().nullable(),
+    type: z.string(),
+    message: z.string(),
+    data: z.record(z.string(), z.unknown()),
+    createdAt: z.string(),
+  })
+  .meta({ id: "Event" });
+
+export const AnalysisResultSchema = z
+  .object({
+    step: z.int(),
+    verdict: z.enum(["running", "pass", "fail", "inconclusive", "error"]),
+    metric: z.string().nullable(),
+    evidence: z.record(z.string(), z.unknown()),
+    createdAt: z.string(),
+  })
+  .meta({ id: "AnalysisResult" });
 
 export const WorkloadCreatedSchema = WorkloadSchema.extend({ rollout: RolloutSchema.nullable() }).meta({
   id: "WorkloadWithRollout",
@@ -89,3 +115,15 @@ export const jsonBody = <T extends z.ZodType>(schema: T) => ({
 
 export const errorResponses = (...statuses: (400 | 404 | 409 | 503)[]) =>
   Object.fromEntries(statuses.map((s) => [s, jsonResponse(ErrorSchema, "error")]));
+
+export const RolloutDetailSchema = RolloutSchema.extend({
+  weights: TrafficSchema.shape.backends,
+  analysis: z.array(AnalysisResultSchema),
+}).meta({ id: "RolloutDetail" });
+
+export const EventPageQuery = z.object({
+  after: z.coerce.number().int().min(0).optional(),
+  limit: z.coerce.number().int().min(1).max(1000).default(100),
+});
+
+export const PromoteBody = z.strictObject({ full: z.boolean().default(false) }).meta({ id: "PromoteInput" });

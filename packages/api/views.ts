@@ -28,7 +28,9 @@ export const rolloutView = (r: Rollout): RolloutView => ({
   fromRevision: r.fromRevision,
   toRevision: r.toRevision,
   strategy: r.strategy,
-  steps: r.steps.map((s) => ({ ...s })),
+  steps: r.steps.map((s) =>
+    s.kind === "set_weights" ? { ...s, weights: s.weights.map((w) => ({ ...w })) } : { ...s },
+  ),
   currentStep: r.currentStep,
   message: r.message,
   createdAt: r.createdAt,

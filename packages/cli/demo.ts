@@ -12,7 +12,7 @@ export const demoWorkload = (): WorkloadInput => ({
   port: 8080,
   healthCheck: { path: "/healthz" },
   targets: CLOUDS.flatMap((cloud) => SIM_REGIONS[cloud].map((region) => ({ cloud, region, replicas: 1 }))),
-  strategy: { type: "rolling" },
+  strategy: { type: "rolling", progressDeadlineSeconds: 600 },
 });
 
 /**

@@ -6,4 +6,5 @@ export type * from "./outcomes.ts";
 export * from "./revision.ts";
 export * from "./rollout.ts";
 export * from "./step.ts";
+export * from "./strategy.ts";
 export * from "./workload.ts";

@@ -1,6 +1,7 @@
 import { z } from "zod";
 import type { RolloutStep } from "./step.ts";
-import { Image, RolloutStrategy, SimProfile } from "./workload.ts";
+import { RolloutStrategy } from "./strategy.ts";
+import { Image, SimProfile } from "./workload.ts";
 
 export const ROLLOUT_STATUSES = [
   "progressing",

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { Cloud } from "./cloud.ts";
+import { RolloutStrategy } from "./strategy.ts";
 
 /** A DNS label: the workload name is routed by `Host: <name>.<anything>`. */
 export const WorkloadName = z
@@ -38,9 +39,6 @@ export const Target = z.strictObject({
 });
 export type Target = z.infer<typeof Target>;
 
-export const RolloutStrategy = z.strictObject({ type: z.literal("rolling") });
-export type RolloutStrategy = z.infer<typeof RolloutStrategy>;
-
 const uniqueTargets = (targets: readonly Target[], ctx: z.RefinementCtx): void => {
   const seen = new Set<string>();
   targets.forEach((t, i) => {
@@ -60,7 +58,7 @@ export const WorkloadInput = z.strictObject({
   port: z.int().min(1).max(65_535),
   healthCheck: HealthCheck,
   targets: Targets,
-  strategy: RolloutStrategy.default({ type: "rolling" }),
+  strategy: RolloutStrategy.default({ type: "rolling", progressDeadlineSeconds: 600 }),
   sim: SimProfile.optional(),
 });
 export type WorkloadInput = z.infer<typeof WorkloadInput>;

@@ -27,8 +27,9 @@ import {
   updateWorkloadSpec,
   type WorkloadRecord,
 } from "#store";
-import { planRolling } from "#strategy";
+import { planRollout } from "#strategy";
 import type { EngineDeps, RegionCatalog } from "./deps.ts";
+import { DEFAULT_DRAIN_MS } from "./steps.ts";
 
 export interface CommandDeps extends EngineDeps {
   readonly regions: RegionCatalog;
@@ -66,8 +67,8 @@ const conflictWithActive = (workload: string, active: Pick<RolloutRecord, "id" |
     status: active.status,
   });
 
-/** Inserts a rolling rollout to `toRevision`, planned against what runs now. */
-const planAndInsertRollout = async (
+/** Inserts a rollout to `toRevision` with `strategy`, planned against what runs now. */
+export const planAndInsertRollout = async (
   tx: Db,
   workload: WorkloadRecord,
   targets: readonly Target[],
@@ -75,7 +76,7 @@ const planAndInsertRollout = async (
   strategy: RolloutStrategy,
 ): Promise<RolloutRecord> => {
   const running = (await listBackends(tx, workload.id)).filter((b) => b.state === "running");
-  const steps = planRolling({ targets, running, toRevision });
+  const steps = planRollout({ targets, running, toRevision }, strategy, workload.stableRevision);
   const rollout = await insertRollout(tx, {
     workloadId: workload.id,
     fromRevision: workload.stableRevision,
@@ -225,7 +226,7 @@ export const deleteWorkload = async (deps: CommandDeps, name: string): Promise<v
     if (!workload) throw notFound("workload", name);
     const active = await findActiveRollout(tx, workload.id);
     if (active) await finishRollout(tx, active.id, active.version, "aborted", "workload deleted");
-    await markAllBackendsRemoving(tx, workload.id);
+    await markAllBackendsRemoving(tx, workload.id, DEFAULT_DRAIN_MS);
     await markWorkloadDeleted(tx, workload.id);
     await appendEvent(tx, {
       workloadId: workload.id,

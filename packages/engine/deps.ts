@@ -1,6 +1,6 @@
 import type postgres from "postgres";
 import type { CloudAdapters } from "#adapters";
-import type { Cloud, Logger } from "#core";
+import type { Cloud, Logger, MetricSource } from "#core";
 import type { RoutingTables } from "#kv";
 
 /** What the engine talks to; the composition root (CLI or function) builds it. */
@@ -9,6 +9,8 @@ export interface EngineDeps {
   readonly adapters: CloudAdapters;
   readonly routing: RoutingTables;
   readonly log: Logger;
+  /** Where analysis reads what users saw. */
+  readonly outcomes: MetricSource;
 }
 
 /** Where each cloud may deploy; a target naming another region is refused at the edge. */

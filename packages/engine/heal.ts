@@ -45,16 +45,13 @@ const eachBackend = async (
 };
 
 /**
- * Removes from their clouds the backends marked for removal at least `drainMs` ago (routers may
- * still send them traffic until then), then forgets them. Returns how many still wait.
+ * Removes from their clouds the backends marked for removal whose time has come (until then
+ * routers may still send them requests, and a switch back may still want them), then forgets
+ * them. Returns how many still wait.
  */
-export const removeMarkedBackends = async (
-  deps: EngineDeps,
-  workload: WorkloadRecord,
-  drainMs: number,
-): Promise<number> => {
+export const removeMarkedBackends = async (deps: EngineDeps, workload: WorkloadRecord): Promise<number> => {
   const marked = (await listBackends(deps.sql, workload.id)).filter((b) => b.state === "removing");
-  const drained = marked.filter((b) => Date.parse(b.updatedAt) + drainMs <= Date.now());
+  const drained = marked.filter((b) => b.removeAfter === null || Date.parse(b.removeAfter) <= Date.now());
   await eachBackend(deps, workload, drained, async (b) => {
     await deps.adapters[b.cloud].remove(deploymentTarget(workload, b), b.revision);
     await deleteBackend(deps.sql, workload.id, b);

@@ -1,7 +1,10 @@
+export * from "./analysis-step.ts";
 export * from "./commands.ts";
+export * from "./control.ts";
 export type * from "./deps.ts";
 export * from "./heal.ts";
 export * from "./loop.ts";
 export * from "./reconciler.ts";
+export * from "./return-to-stable.ts";
 export * from "./routing.ts";
 export * from "./steps.ts";

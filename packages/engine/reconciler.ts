@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { hostname } from "node:os";
-import { DevsimError } from "#core";
+import { AnalysisSettings, DevsimError } from "#core";
 import {
   advanceRollout,
   appendEvent,
@@ -14,12 +14,15 @@ import {
   type RolloutRecord,
   releaseWorkload,
   renewLease,
+  setRolloutStatus,
   setStableRevision,
   type WorkloadRecord,
 } from "#store";
+import { analyse } from "./analysis-step.ts";
 import type { EngineDeps } from "./deps.ts";
 import { healWorkload, removeMarkedBackends } from "./heal.ts";
-import { POLL_MS, RETRY_MS, runStep } from "./steps.ts";
+import { returnToStable } from "./return-to-stable.ts";
+import { DEFAULT_DRAIN_MS, POLL_MS, RETRY_MS, runStep } from "./steps.ts";
 
 export interface ReconcilerOptions {
   /** Names this copy in leases; unique per process. */
@@ -59,7 +62,7 @@ export const createReconciler = (deps: EngineDeps, options: ReconcilerOptions = 
     budgetMs = 5_000,
     healIntervalMs = 5_000,
     batchSize = 16,
-    drainMs = 1_500,
+    drainMs = DEFAULT_DRAIN_MS,
     onPass,
   } = options;
   const lastHealed = new Map<string, number>();
@@ -72,11 +75,21 @@ export const createReconciler = (deps: EngineDeps, options: ReconcilerOptions = 
     // Whatever of the new revision never took traffic is removed; targets it already serves keep it.
     for (const b of await listBackends(deps.sql, w.id)) {
       if (b.revision === r.toRevision && b.weight === 0 && b.state === "running") {
-        await markBackendRemoving(deps.sql, w.id, b);
+        await markBackendRemoving(deps.sql, w.id, b, drainMs);
       }
     }
     await event(w, r, "rollout_failed", message, { step: r.currentStep });
     deps.log.warn({ workload: w.name, rollout: r.id, reason: message }, "rollout failed");
+  };
+
+  const rollBack = async (w: WorkloadRecord, r: RolloutRecord, message: string, data = {}): Promise<void> => {
+    await returnToStable(deps, w, r.id, { status: "rolled_back", message, data, drainMs }).catch(
+      (error: unknown) => {
+        // Aborted or finished meanwhile: nothing left to roll back.
+        if (!(error instanceof DevsimError && error.code === "invalid_transition")) throw error;
+      },
+    );
+    deps.log.warn({ workload: w.name, rollout: r.id, reason: message }, "rolled back");
   };
 
   const succeed = async (w: WorkloadRecord, r: RolloutRecord): Promise<void> => {
@@ -96,48 +109,80 @@ export const createReconciler = (deps: EngineDeps, options: ReconcilerOptions = 
       deps.log.info({ workload: w.name, rollout: r.id, revision: r.toRevision }, "rollout succeeded");
   };
 
+  const settingsOf = (r: RolloutRecord): AnalysisSettings =>
+    r.strategy.type === "rolling" || r.strategy.analysis === undefined
+      ? AnalysisSettings.parse({})
+      : r.strategy.analysis;
+
   const advance = async (w: WorkloadRecord, initial: RolloutRecord, deadline: number): Promise<NextDue> => {
     let r = initial;
     while (r.currentStep < r.steps.length) {
       if (Date.now() > deadline) return 0;
       const step = r.steps[r.currentStep];
       if (!step) break;
-      const outcome = await runStep({ deps, workload: w, rollout: r, drainMs }, step);
-      if (outcome.kind === "fail") {
-        await fail(w, r, outcome.message);
-        return 0;
-      }
-      if (outcome.kind === "wait") {
-        await markStepStarted(deps.sql, r.id, r.version);
-        const started = r.stepStartedAt ? Date.parse(r.stepStartedAt) : Date.now();
-        if (Date.now() - started > r.progressDeadlineSeconds * 1000) {
-          await fail(w, r, `progress deadline of ${r.progressDeadlineSeconds}s exceeded: ${outcome.reason}`);
+      const current = r;
+      const outcome = await runStep(
+        {
+          deps,
+          workload: w,
+          rollout: r,
+          drainMs,
+          analyse: (s) => analyse(deps, current, s, settingsOf(current)),
+        },
+        step,
+      );
+      switch (outcome.kind) {
+        case "stale":
           return 0;
+        case "fail":
+          await fail(w, r, outcome.message);
+          return 0;
+        case "rollback":
+          await rollBack(w, r, outcome.message, outcome.data);
+          return 0;
+        case "hold":
+          await markStepStarted(deps.sql, r.id, r.version);
+          if (await setRolloutStatus(deps.sql, r.id, "progressing", "paused", outcome.reason)) {
+            await event(w, r, "paused", `step ${r.currentStep}: ${outcome.reason}`, { step: r.currentStep });
+          }
+          return healIntervalMs;
+        case "wait": {
+          await markStepStarted(deps.sql, r.id, r.version);
+          const started = r.stepStartedAt ? Date.parse(r.stepStartedAt) : Date.now();
+          if (Date.now() - started > r.progressDeadlineSeconds * 1000) {
+            const message = `progress deadline of ${r.progressDeadlineSeconds}s exceeded: ${outcome.reason}`;
+            // An analysis that never decided keeps users on stable; anything else failed to happen.
+            if (step.kind === "analysis") await rollBack(w, r, message);
+            else await fail(w, r, message);
+            return 0;
+          }
+          return outcome.delayMs;
         }
-        return outcome.delayMs;
+        case "done": {
+          const { event: e } = outcome;
+          const applied = await deps.sql.begin(async (tx) => {
+            if (!(await advanceRollout(tx, r.id, r.version, r.currentStep + 1))) return false;
+            await appendEvent(tx, {
+              workloadId: w.id,
+              rolloutId: r.id,
+              ...e,
+              data: { ...e.data, step: r.currentStep },
+            });
+            return true;
+          });
+          // Someone else moved this rollout on (our lease lapsed, or a person promoted or aborted it): stop.
+          if (!applied) return 0;
+          r = { ...r, currentStep: r.currentStep + 1, version: r.version + 1, stepStartedAt: null };
+          if (!(await renewLease(deps.sql, w.id, owner, leaseMs))) return 0;
+        }
       }
-      const { event: e } = outcome;
-      const applied = await deps.sql.begin(async (tx) => {
-        if (!(await advanceRollout(tx, r.id, r.version, r.currentStep + 1))) return false;
-        await appendEvent(tx, {
-          workloadId: w.id,
-          rolloutId: r.id,
-          ...e,
-          data: { ...e.data, step: r.currentStep },
-        });
-        return true;
-      });
-      // Someone else moved this rollout on (our lease lapsed): stop, and leave it to them.
-      if (!applied) return 0;
-      r = { ...r, currentStep: r.currentStep + 1, version: r.version + 1, stepStartedAt: null };
-      if (!(await renewLease(deps.sql, w.id, owner, leaseMs))) return 0;
     }
     await succeed(w, r);
     return healIntervalMs;
   };
 
   const teardown = async (w: WorkloadRecord): Promise<NextDue> => {
-    const draining = await removeMarkedBackends(deps, w, drainMs);
+    const draining = await removeMarkedBackends(deps, w);
     const left = await listBackends(deps.sql, w.id);
     if (left.length === 0) {
       await event(w, null, "workload_removed", `every deployment of ${w.name} is removed`);
@@ -151,7 +196,7 @@ export const createReconciler = (deps: EngineDeps, options: ReconcilerOptions = 
     const w = await findWorkloadById(deps.sql, id);
     if (!w) return null;
     if (w.deletedAt !== null) return teardown(w);
-    const draining = await removeMarkedBackends(deps, w, drainMs);
+    const draining = await removeMarkedBackends(deps, w);
     let healPending = false;
     if (Date.now() - (lastHealed.get(id) ?? 0) >= healIntervalMs) {
       const { pending } = await healWorkload(deps, w);

@@ -1,10 +1,13 @@
 import { AdapterError, type RolloutStep } from "#core";
 import {
-  deleteBackend,
+  type Db,
+  listBackends,
+  lockRolloutStatus,
   markBackendRemoving,
   type RolloutRecord,
   recordBackend,
   setBackendUrl,
+  setWorkloadWeights,
   shiftTargetWeight,
   type WorkloadRecord,
 } from "#store";
@@ -23,7 +26,13 @@ export interface StepEvent {
 export type StepOutcome =
   | { readonly kind: "done"; readonly event: StepEvent }
   | { readonly kind: "wait"; readonly delayMs: number; readonly reason: string }
-  | { readonly kind: "fail"; readonly message: string };
+  /** Waits for a person: the rollout shows `paused` until promoted. */
+  | { readonly kind: "hold"; readonly reason: string }
+  | { readonly kind: "fail"; readonly message: string }
+  /** The new revision is worse: traffic goes back to stable and the rollout ends `rolled_back`. */
+  | { readonly kind: "rollback"; readonly message: string; readonly data: Readonly<Record<string, unknown>> }
+  /** The rollout was aborted or finished by someone else while the step ran. */
+  | { readonly kind: "stale" };
 
 const done = (type: string, message: string, data: Readonly<Record<string, unknown>>): StepOutcome => ({
   kind: "done",
@@ -34,6 +43,11 @@ const done = (type: string, message: string, data: Readonly<Record<string, unkno
 export const POLL_MS = 250;
 /** How long to back off after a cloud call failed in a way that may pass. */
 export const RETRY_MS = 1_000;
+/**
+ * How long a backend keeps running after it left the routing table: routers hold a table for up
+ * to a second, and requests in flight finish.
+ */
+export const DEFAULT_DRAIN_MS = 1_500;
 
 type StepOf<K extends RolloutStep["kind"]> = Extract<RolloutStep, { kind: K }>;
 
@@ -41,12 +55,24 @@ export interface StepContext {
   readonly deps: EngineDeps;
   readonly workload: WorkloadRecord;
   readonly rollout: RolloutRecord;
-  /**
-   * How long a backend stays up after it left the routing table, so routers that still hold the
-   * previous table (they cache it for up to a second) and requests in flight finish on it.
-   */
   readonly drainMs: number;
+  /** Runs an analysis step; given by the reconciler so analysis stays its own component. */
+  readonly analyse: (step: StepOf<"analysis">) => Promise<StepOutcome>;
 }
+
+/**
+ * Changes weights only while the rollout is live, holding its row: an abort that got there first
+ * wins, and one that comes later waits for this to commit.
+ */
+const whileLive = async (ctx: StepContext, change: (tx: Db) => Promise<void>): Promise<boolean> => {
+  const applied = await ctx.deps.sql.begin(async (tx) => {
+    if ((await lockRolloutStatus(tx, ctx.rollout.id)) !== "progressing") return false;
+    await change(tx);
+    return true;
+  });
+  if (applied) await publishRouting(ctx.deps, ctx.workload);
+  return applied;
+};
 
 const deploy = async (ctx: StepContext, step: StepOf<"deploy">): Promise<StepOutcome> => {
   const { deps, workload } = ctx;
@@ -103,9 +129,10 @@ const awaitReady = async (ctx: StepContext, step: StepOf<"await_ready">): Promis
 };
 
 const shift = async (ctx: StepContext, step: StepOf<"shift">): Promise<StepOutcome> => {
-  const { deps, workload } = ctx;
-  await shiftTargetWeight(deps.sql, workload.id, step, step.to, step.weight);
-  await publishRouting(deps, workload);
+  const { workload } = ctx;
+  if (!(await whileLive(ctx, (tx) => shiftTargetWeight(tx, workload.id, step, step.to, step.weight)))) {
+    return { kind: "stale" };
+  }
   const message =
     step.to === null
       ? `traffic drained from ${step.cloud}/${step.region}`
@@ -118,23 +145,49 @@ const shift = async (ctx: StepContext, step: StepOf<"shift">): Promise<StepOutco
   });
 };
 
-const remove = async (ctx: StepContext, step: StepOf<"remove">): Promise<StepOutcome> => {
-  const { deps, workload, rollout } = ctx;
-  const key = { cloud: step.cloud, region: step.region, revision: step.revision };
-  if (rollout.stepStartedAt === null) {
-    await markBackendRemoving(deps.sql, workload.id, key);
-    await publishRouting(deps, workload);
-    return {
-      kind: "wait",
-      delayMs: ctx.drainMs,
-      reason: `draining revision ${step.revision} in ${step.cloud}/${step.region}`,
-    };
+const setWeights = async (ctx: StepContext, step: StepOf<"set_weights">): Promise<StepOutcome> => {
+  const backends = await listBackends(ctx.deps.sql, ctx.workload.id);
+  const missing = step.weights.filter(
+    (w) =>
+      !backends.some(
+        (b) => b.cloud === w.cloud && b.region === w.region && b.revision === w.revision && b.url !== "",
+      ),
+  );
+  if (missing.length > 0) {
+    const where = missing.map((m) => `${m.cloud}/${m.region} revision ${m.revision}`).join(", ");
+    return { kind: "fail", message: `cannot send traffic to what does not run: ${where}` };
   }
-  const drainedAt = Date.parse(rollout.stepStartedAt) + ctx.drainMs;
-  if (Date.now() < drainedAt) return { kind: "wait", delayMs: drainedAt - Date.now(), reason: "draining" };
-  await deps.adapters[step.cloud].remove(deploymentTarget(workload, step), step.revision);
-  await deleteBackend(deps.sql, workload.id, key);
-  return done("removed", `revision ${step.revision} removed from ${step.cloud}/${step.region}`, key);
+  if (!(await whileLive(ctx, (tx) => setWorkloadWeights(tx, ctx.workload.id, step.weights))))
+    return { kind: "stale" };
+  const byRevision = new Map<number, number>();
+  for (const w of step.weights) byRevision.set(w.revision, (byRevision.get(w.revision) ?? 0) + w.weight);
+  const shares = [...byRevision].map(
+    ([revision, weight]) => `revision ${revision} ${Math.round(weight * 100) / 100}%`,
+  );
+  return done("traffic_shifted", `traffic set: ${shares.join(", ")}`, { weights: step.weights });
+};
+
+const pause = async (ctx: StepContext, step: StepOf<"pause">): Promise<StepOutcome> => {
+  if (step.durationSeconds === null) return { kind: "hold", reason: "waiting to be promoted" };
+  const started = ctx.rollout.stepStartedAt ? Date.parse(ctx.rollout.stepStartedAt) : Date.now();
+  const left = started + step.durationSeconds * 1000 - Date.now();
+  if (left > 0)
+    return { kind: "wait", delayMs: Math.min(left, 5_000), reason: `pausing ${step.durationSeconds}s` };
+  return done("paused", `paused ${step.durationSeconds}s`, { durationSeconds: step.durationSeconds });
+};
+
+const remove = async (ctx: StepContext, step: StepOf<"remove">): Promise<StepOutcome> => {
+  const { workload, drainMs } = ctx;
+  const key = { cloud: step.cloud, region: step.region, revision: step.revision };
+  // The cloud deployment goes later (see removeMarkedBackends), so the rollout need not wait for it.
+  const keepMs = Math.max(drainMs, (step.keepSeconds ?? 0) * 1000);
+  if (!(await whileLive(ctx, (tx) => markBackendRemoving(tx, workload.id, key, keepMs))))
+    return { kind: "stale" };
+  const after = keepMs >= 10_000 ? ` in ${Math.round(keepMs / 1000)}s` : "";
+  return done("removing", `revision ${step.revision} leaves ${step.cloud}/${step.region}${after}`, {
+    ...key,
+    keepMs,
+  });
 };
 
 /**
@@ -150,6 +203,12 @@ export const runStep = async (ctx: StepContext, step: RolloutStep): Promise<Step
         return await awaitReady(ctx, step);
       case "shift":
         return await shift(ctx, step);
+      case "set_weights":
+        return await setWeights(ctx, step);
+      case "pause":
+        return await pause(ctx, step);
+      case "analysis":
+        return await ctx.analyse(step);
       case "remove":
         return await remove(ctx, step);
     }

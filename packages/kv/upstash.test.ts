@@ -1,4 +1,8 @@
-import { beforeEach, describe, expect, it } from "vitest";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { getRequestListener } from "@hono/node-server";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { DevsimError } from "#core";
 import { useRedisFixture } from "../../test/support/redis.ts";
 import { kvRoutingTables } from "./routing.ts";
 import type { KeyValueStore } from "./store.ts";
@@ -94,5 +98,109 @@ describe("kvRoutingTables on upstashStore", () => {
     expect(await tables.get("hello")).toBeNull();
     await kv.set("routing:bad", JSON.stringify({ workload: "bad", backends: "nope" }));
     expect(await tables.get("bad")).toBeNull();
+  });
+});
+
+/** Forwards to the bridge and notes the path of every request, to see how calls are batched. */
+let proxy: Server | undefined;
+afterEach(async () => {
+  const server = proxy;
+  proxy = undefined;
+  if (!server) return;
+  await new Promise<void>((resolve) => {
+    server.close(() => resolve());
+    server.closeAllConnections();
+  });
+});
+const countingStore = async (): Promise<{ kv: KeyValueStore; paths: string[] }> => {
+  const paths: string[] = [];
+  const server = createServer(
+    getRequestListener(async (request) => {
+      const { pathname } = new URL(request.url);
+      paths.push(pathname);
+      const body = await request.text();
+      return fetch(redis.bridge.url + pathname, { method: request.method, headers: request.headers, body });
+    }),
+  );
+  proxy = server;
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return { kv: upstashStore({ url, token: redis.bridge.token, prefix: redis.prefix }), paths };
+};
+
+describe("upstashStore hashes", () => {
+  it("adds increments up per key and field, and reads them back in order", async () => {
+    await kv.incrementHashes(
+      [
+        { key: "h", fields: { a: 2, "le:+Inf": 1 } },
+        { key: "h", fields: { a: 3, zero: 0 } },
+        { key: "g", fields: { x: 7 } },
+      ],
+      100,
+    );
+    await kv.incrementHashes([{ key: "h", fields: { a: -1, c: 4 } }], 100);
+    expect(await kv.readHashes(["h", "missing", "g"])).toEqual([{ a: 4, "le:+Inf": 1, c: 4 }, {}, { x: 7 }]);
+    expect(await redis.direct.hGetAll(`${redis.prefix}h`)).toEqual({ a: "4", "le:+Inf": "1", c: "4" });
+    expect(await kv.readHashes([])).toEqual([]);
+  });
+
+  it("sets every touched key to expire after ttlSeconds", async () => {
+    await redis.direct.hSet(`${redis.prefix}old`, "a", "1");
+    await kv.incrementHashes(
+      [
+        { key: "h", fields: { a: 1 } },
+        { key: "old", fields: { a: 1 } },
+      ],
+      50,
+    );
+    for (const key of ["h", "old"]) {
+      const ttl = await redis.direct.ttl(`${redis.prefix}${key}`);
+      expect(ttl).toBeGreaterThan(40);
+      expect(ttl).toBeLessThanOrEqual(50);
+    }
+    expect(await redis.direct.hGet(`${redis.prefix}old`, "a")).toBe("2");
+  });
+
+  it("sends one flush as one MULTI/EXEC and reads many keys in a few pipelines", async () => {
+    const { kv: counted, paths } = await countingStore();
+    const increments = Array.from({ length: 300 }, (_, i) => ({ key: `k${i}`, fields: { a: i + 1, b: 1 } }));
+    await counted.incrementHashes(increments, 100);
+    expect(paths).toEqual(["/multi-exec"]);
+    paths.length = 0;
+    const keys = Array.from({ length: 1200 }, (_, i) => `k${i % 400}`);
+    const hashes = await counted.readHashes(keys);
+    expect(paths).toEqual(["/pipeline", "/pipeline", "/pipeline"]);
+    expect(hashes[7]).toEqual({ a: 8, b: 1 });
+    expect(hashes[399]).toEqual({});
+    expect(hashes[1199]).toEqual({});
+    expect(hashes[299]).toEqual({ a: 300, b: 1 });
+  });
+
+  it("refuses bad increments before sending anything", async () => {
+    const { kv: counted, paths } = await countingStore();
+    await expect(counted.incrementHashes([{ key: "h", fields: { a: 0.5 } }], 10)).rejects.toSatisfy(
+      (e) => e instanceof DevsimError && e.code === "invalid_input",
+    );
+    await expect(counted.incrementHashes([{ key: "h", fields: { a: 1 } }], -1)).rejects.toThrow(/ttl/);
+    await counted.incrementHashes([], 10);
+    await counted.incrementHashes([{ key: "h", fields: { a: 0 } }], 10);
+    expect(paths).toEqual(["/multi-exec"]);
+    expect(await redis.direct.exists(`${redis.prefix}h`)).toBe(0);
+  });
+
+  it("keeps a field called __proto__ as a field", async () => {
+    await kv.incrementHashes([{ key: "h", fields: { ["__proto__"]: 3 } }], 10);
+    const [hash] = await kv.readHashes(["h"]);
+    expect(Object.entries(hash ?? {})).toEqual([["__proto__", 3]]);
+  });
+
+  it("fails on a key of another type and on a field that is not an integer", async () => {
+    await kv.set("s", "text");
+    await expect(kv.incrementHashes([{ key: "s", fields: { a: 1 } }], 10)).rejects.toThrow(/WRONGTYPE/);
+    await expect(kv.readHashes(["s"])).rejects.toThrow(/WRONGTYPE/);
+    await redis.direct.hSet(`${redis.prefix}h`, { a: "1", b: "one" });
+    await expect(kv.readHashes(["h"])).rejects.toSatisfy(
+      (e) => e instanceof DevsimError && e.code === "internal",
+    );
   });
 });

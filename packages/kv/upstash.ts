@@ -1,4 +1,7 @@
 import { Redis } from "@upstash/redis";
+import { z } from "zod";
+import { DevsimError } from "#core";
+import { mergeIncrements } from "./increments.ts";
 import type { KeyValueStore } from "./store.ts";
 
 export interface UpstashStoreOptions {
@@ -9,6 +12,30 @@ export interface UpstashStoreOptions {
   /** Put before every key, so several environments or test runs can share one database. */
   readonly prefix?: string;
 }
+
+// Keeps each request well under Upstash's request and response size limits.
+const READ_CHUNK = 500;
+
+// Without automatic deserialisation HGETALL answers Redis' own flat [field, value, ...] list.
+const FlatHash = z
+  .array(z.string())
+  .refine((items) => items.length % 2 === 0, "a hash is a list of field, value pairs");
+const Counter = z
+  .string()
+  .regex(/^-?\d+$/, "not an integer")
+  .transform(Number);
+// HINCRBY answers the new value, EXPIRE 0 or 1.
+const Integers = z.array(z.number());
+
+const parsed = <T>(schema: z.ZodType<T>, value: unknown, what: string): T => {
+  const result = schema.safeParse(value);
+  if (!result.success) {
+    throw new DevsimError("internal", `unexpected answer from Upstash to ${what}`, {
+      issues: result.error.issues,
+    });
+  }
+  return result.data;
+};
 
 /** A KeyValueStore on Upstash Redis over its REST API; it runs on Node and on edge runtimes. */
 export const upstashStore = ({ url, token, prefix = "" }: UpstashStoreOptions): KeyValueStore => {
@@ -22,6 +49,42 @@ export const upstashStore = ({ url, token, prefix = "" }: UpstashStoreOptions): 
     },
     delete: async (key) => {
       await redis.del(prefix + key);
+    },
+    incrementHashes: async (increments, ttlSeconds) => {
+      const merged = mergeIncrements(increments, ttlSeconds);
+      if (merged.size === 0) return;
+      // One MULTI/EXEC request: no reader sees half a flush, and one round trip however many keys.
+      const transaction = redis.multi();
+      for (const [key, fields] of merged) {
+        for (const [field, by] of fields) transaction.hincrby(prefix + key, field, by);
+        transaction.expire(prefix + key, ttlSeconds);
+      }
+      const commands = transaction.length();
+      const replies = parsed(Integers, await transaction.exec(), "MULTI/EXEC");
+      if (replies.length !== commands) {
+        throw new DevsimError("internal", "Upstash answered a transaction with the wrong number of replies", {
+          commands,
+          replies: replies.length,
+        });
+      }
+    },
+    readHashes: async (keys) => {
+      const hashes: Record<string, number>[] = [];
+      for (let start = 0; start < keys.length; start += READ_CHUNK) {
+        const chunk = keys.slice(start, start + READ_CHUNK);
+        const pipeline = redis.pipeline();
+        for (const key of chunk) pipeline.hgetall(prefix + key);
+        const replies = parsed(z.array(FlatHash).length(chunk.length), await pipeline.exec(), "HGETALL");
+        for (const flat of replies) {
+          const fields: [string, number][] = [];
+          for (let i = 0; i + 1 < flat.length; i += 2) {
+            fields.push([flat[i] ?? "", parsed(Counter, flat[i + 1], "HGETALL")]);
+          }
+          // fromEntries defines own properties, so a field called "__proto__" stays a field.
+          hashes.push(Object.fromEntries(fields));
+        }
+      }
+      return hashes;
     },
   };
 };

@@ -254,6 +254,38 @@ describe("createRouter: what is sent and relayed", () => {
     expect(response.headers.getSetCookie()).toEqual(["a=1", "b=2"]);
   });
 
+  it("hands on a response with immutable headers as a copy, hop-by-hop headers dropped", async () => {
+    const upstream = fakeUpstream(() => {
+      // Response.redirect's headers are immutable, like those of a response from fetch.
+      const immutable = Response.redirect("http://stable.test/next", 307);
+      expect(() => immutable.headers.set("x-test", "1")).toThrow(TypeError);
+      return immutable;
+    });
+    const { app } = routerWith({ fetch: upstream.fetch });
+    const response = await app.request("/w/shop/old");
+    expect(response.status).toBe(307);
+    expect(response.headers.get("location")).toBe("http://stable.test/next");
+    expect(response.headers.get("x-devsim-backend")).toBe("aws/us-east-1/1");
+  });
+
+  it("hands on the transport's own response, body stream included, without copying it", async () => {
+    const body = new ReadableStream<Uint8Array>({
+      start(controller) {
+        controller.enqueue(new TextEncoder().encode("streamed"));
+        controller.close();
+      },
+    });
+    const built = new Response(body, { headers: { connection: "close", "x-app": "1" } });
+    const { app } = routerWith({ fetch: fakeUpstream(() => built).fetch });
+    const response = await app.request("/w/shop/");
+    expect(response).toBe(built);
+    expect(response.body).toBe(body);
+    expect(response.headers.get("x-devsim-backend")).toBe("aws/us-east-1/1");
+    expect(response.headers.get("x-app")).toBe("1");
+    expect(response.headers.get("connection")).toBeNull();
+    expect(await response.text()).toBe("streamed");
+  });
+
   it("passes redirects through instead of following them", async () => {
     const upstream = fakeUpstream((request) => {
       expect(request.redirect).toBe("manual");

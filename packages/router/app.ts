@@ -3,7 +3,7 @@ import { Hono } from "hono";
 import type { GetConnInfo } from "hono/conninfo";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import type { Backend, RoutingTable } from "#core";
-import { downstreamResponseHeaders, upstreamRequestHeaders } from "./headers.ts";
+import { adaptResponseHeadersInPlace, downstreamResponseHeaders, upstreamRequestHeaders } from "./headers.ts";
 import { OutcomeCounters, type OutcomeKey } from "./outcomes.ts";
 import { pickBackend } from "./pick.ts";
 import { resolveWorkload } from "./resolve.ts";
@@ -58,8 +58,12 @@ const fail = (
 const upstreamUrl = (backend: Backend, path: string): string => backend.url.replace(/\/+$/, "") + path;
 
 const relay = (response: Response, backend: Backend): Response => {
+  const name = backendName(backend);
+  // A response the transport built itself (a test's, Node's pooled one) is handed on as it is, body and all.
+  if (adaptResponseHeadersInPlace(response.headers, BACKEND_HEADER, name)) return response;
+  // fetch's responses have immutable headers, so those are copied into a new response.
   const headers = downstreamResponseHeaders(response.headers);
-  headers.set(BACKEND_HEADER, backendName(backend));
+  headers.set(BACKEND_HEADER, name);
   return new Response(NULL_BODY.has(response.status) ? null : response.body, {
     status: response.status,
     statusText: response.statusText,
@@ -117,8 +121,10 @@ export const trafficRouter = ({
     }
 
     const idempotent = IDEMPOTENT.has(request.method);
+    // GET and HEAD have no body; not asking spares a Node adapter from building the whole request.
+    const source = request.method === "GET" || request.method === "HEAD" ? null : request.body;
     // A retry needs the body a second time; the spare branch is dropped as soon as it is not needed.
-    const [body, spare] = idempotent && request.body ? request.body.tee() : [request.body, null];
+    const [body, spare] = idempotent && source ? source.tee() : [source, null];
     const headers = upstreamRequestHeaders(request.headers, {
       clientAddress: getConnInfo?.(c).remote.address,
       host,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { downstreamResponseHeaders, upstreamRequestHeaders } from "./headers.ts";
+import { adaptResponseHeadersInPlace, downstreamResponseHeaders, upstreamRequestHeaders } from "./headers.ts";
 
 const HOP_BY_HOP = {
   connection: "keep-alive",
@@ -131,5 +131,60 @@ describe("downstreamResponseHeaders", () => {
   it("drops the headers that the connection header names", () => {
     const upstream = new Headers({ connection: "x-internal", "x-internal": "1", "x-public": "2" });
     expect(entries(downstreamResponseHeaders(upstream))).toEqual({ "x-public": "2" });
+  });
+});
+
+describe("adaptResponseHeadersInPlace", () => {
+  const backendResponse = (): Headers => {
+    const headers = new Headers({
+      ...HOP_BY_HOP,
+      connection: "keep-alive, X-Internal",
+      "x-internal": "1",
+      "content-type": "text/html",
+      "content-length": "12",
+      etag: '"x"',
+    });
+    headers.append("set-cookie", "a=1");
+    headers.append("set-cookie", "b=2");
+    return headers;
+  };
+
+  it("leaves the same headers as downstreamResponseHeaders, plus the one it sets", () => {
+    const edited = backendResponse();
+    expect(adaptResponseHeadersInPlace(edited, "x-devsim-backend", "aws/us-east-1/1")).toBe(true);
+    const copied = downstreamResponseHeaders(backendResponse());
+    copied.set("x-devsim-backend", "aws/us-east-1/1");
+    expect(entries(edited)).toEqual(entries(copied));
+    expect(entries(edited)).toEqual({
+      "content-type": "text/html",
+      "content-length": "12",
+      etag: '"x"',
+      "set-cookie": "b=2",
+      "x-devsim-backend": "aws/us-east-1/1",
+    });
+    expect(edited.getSetCookie()).toEqual(["a=1", "b=2"]);
+  });
+
+  it("drops content-encoding and content-length, which describe the body before fetch decoded it", () => {
+    const headers = new Headers({
+      "content-encoding": "gzip",
+      "content-length": "31",
+      "content-type": "text/plain",
+    });
+    expect(adaptResponseHeadersInPlace(headers, "x-devsim-backend", "b")).toBe(true);
+    expect(entries(headers)).toEqual({ "content-type": "text/plain", "x-devsim-backend": "b" });
+  });
+
+  it("keeps the header it sets even when the connection header names it", () => {
+    const headers = new Headers({ connection: "x-devsim-backend", "x-devsim-backend": "forged" });
+    expect(adaptResponseHeadersInPlace(headers, "x-devsim-backend", "real")).toBe(true);
+    expect(entries(headers)).toEqual({ "x-devsim-backend": "real" });
+  });
+
+  it("changes nothing and says so when the headers are immutable, as fetch's are", () => {
+    const { headers } = Response.redirect("http://shop.test/next", 307);
+    const before = entries(headers);
+    expect(adaptResponseHeadersInPlace(headers, "x-devsim-backend", "b")).toBe(false);
+    expect(entries(headers)).toEqual(before);
   });
 });

@@ -224,3 +224,32 @@ describe("OutcomeCounters", () => {
     for (const series of whole.snapshot().series) expect(summed.get(series.revision)).toEqual(series);
   });
 });
+
+describe("OutcomeCounters.merge", () => {
+  it("adds drained batches back into one running total", () => {
+    const live = new OutcomeCounters({ bucketBoundsMs: [10, 100] });
+    const total = new OutcomeCounters({ bucketBoundsMs: [10, 100] });
+    const key = { workload: "w", cloud: "aws" as const, region: "us-east-1", revision: 1 };
+    live.record(key, 200, 5);
+    live.record(key, 500, 50);
+    total.merge(live.drain());
+    live.record(key, 200, 500);
+    live.record({ ...key, revision: 2 }, 200, 1);
+    total.merge(live.drain());
+    const series = total.snapshot().series;
+    expect(series.find((s) => s.revision === 1)).toMatchObject({
+      requests: 3,
+      serverErrors: 1,
+      latencyBuckets: [1, 1, 1],
+      latencySumMs: 555,
+    });
+    expect(series.find((s) => s.revision === 2)).toMatchObject({ requests: 1, latencyBuckets: [1, 0, 0] });
+  });
+
+  it("refuses counts made with other bucket bounds", () => {
+    const a = new OutcomeCounters({ bucketBoundsMs: [10] });
+    expect(() => a.merge(new OutcomeCounters({ bucketBoundsMs: [20] }).snapshot())).toThrow(
+      /other latency buckets/,
+    );
+  });
+});

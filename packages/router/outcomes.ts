@@ -92,6 +92,39 @@ export class OutcomeCounters {
     counts.sumMs += latency;
   }
 
+  /**
+   * Adds another counter's snapshot to these counts, so one stream of outcomes can be drained in
+   * batches and still be kept whole. Its bucket bounds must be these.
+   */
+  merge(snapshot: OutcomeSnapshot): void {
+    const same =
+      snapshot.bucketBoundsMs.length === this.bucketBoundsMs.length &&
+      snapshot.bucketBoundsMs.every((b, i) => b === this.bucketBoundsMs[i]);
+    if (!same) {
+      throw new DevsimError("invalid_input", "cannot merge outcomes counted in other latency buckets", {
+        bucketBoundsMs: snapshot.bucketBoundsMs,
+      });
+    }
+    for (const s of snapshot.series) {
+      const { workload, cloud, region, revision } = s;
+      const id = JSON.stringify([workload, cloud, region, revision]);
+      const counts = this.#counts.get(id) ?? {
+        key: { workload, cloud, region, revision },
+        requests: 0,
+        serverErrors: 0,
+        buckets: new Array<number>(this.bucketBoundsMs.length + 1).fill(0),
+        sumMs: 0,
+      };
+      counts.requests += s.requests;
+      counts.serverErrors += s.serverErrors;
+      s.latencyBuckets.forEach((n, i) => {
+        counts.buckets[i] = (counts.buckets[i] ?? 0) + n;
+      });
+      counts.sumMs += s.latencySumMs;
+      this.#counts.set(id, counts);
+    }
+  }
+
   /** A copy of the counts so far; later records do not change it. */
   snapshot(): OutcomeSnapshot {
     return {

@@ -1,5 +1,5 @@
-import type { Backend, Cloud } from "#core";
-import type { Db } from "./db.ts";
+import type { Backend, BackendWeight, Cloud, RoutingTable } from "#core";
+import { type Db, isoOrNull, jsonb } from "./db.ts";
 
 export type BackendState = "running" | "removing";
 
@@ -8,8 +8,8 @@ export interface BackendRecord extends Backend {
   readonly replicas: number;
   readonly state: BackendState;
   readonly url: string;
-  /** When the row last changed: for a backend being removed, when it left traffic. */
-  readonly updatedAt: string;
+  /** For a backend being removed: when its cloud deployment may go. */
+  readonly removeAfter: string | null;
 }
 
 interface BackendRow {
@@ -20,13 +20,13 @@ interface BackendRow {
   weight: number;
   url: string | null;
   state: BackendState;
-  updated_at: Date;
+  remove_after: Date | null;
 }
 
-const toBackend = ({ updated_at, ...r }: BackendRow): BackendRecord => ({
+const toBackend = ({ remove_after, ...r }: BackendRow): BackendRecord => ({
   ...r,
   url: r.url ?? "",
-  updatedAt: updated_at.toISOString(),
+  removeAfter: isoOrNull(remove_after),
 });
 
 export interface BackendKey {
@@ -35,14 +35,24 @@ export interface BackendKey {
   readonly revision: number;
 }
 
+const matches = (db: Db, workloadId: string, key: BackendKey) =>
+  db`workload_id = ${workloadId} AND cloud = ${key.cloud} AND region = ${key.region} AND revision = ${key.revision}`;
+
+/** A statement fragment that moves the workload's routing version; every weight change includes it. */
+const bump = (db: Db, workloadId: string) =>
+  db`bump AS (UPDATE workloads SET routing_version = routing_version + 1 WHERE id = ${workloadId})`;
+
 export const listBackends = async (db: Db, workloadId: string): Promise<BackendRecord[]> => {
   const rows = await db<BackendRow[]>`
-    SELECT cloud, region, revision, replicas, weight, url, state, updated_at FROM backends
+    SELECT cloud, region, revision, replicas, weight, url, state, remove_after FROM backends
     WHERE workload_id = ${workloadId} ORDER BY cloud, region, revision`;
   return rows.map(toBackend);
 };
 
-/** Records that a revision should run in a target, before the cloud is asked, so a crash leaves a trace. */
+/**
+ * Records that a revision should run in a target, before the cloud is asked, so a crash leaves a
+ * trace. A backend being removed is taken back.
+ */
 export const recordBackend = async (
   db: Db,
   workloadId: string,
@@ -53,7 +63,7 @@ export const recordBackend = async (
     INSERT INTO backends (workload_id, cloud, region, revision, replicas)
     VALUES (${workloadId}, ${key.cloud}, ${key.region}, ${key.revision}, ${replicas})
     ON CONFLICT (workload_id, cloud, region, revision)
-    DO UPDATE SET replicas = EXCLUDED.replicas, state = 'running', updated_at = now()`;
+    DO UPDATE SET replicas = EXCLUDED.replicas, state = 'running', remove_after = NULL, updated_at = now()`;
 };
 
 /** Stores the endpoint the cloud gave; returns whether it changed. */
@@ -63,11 +73,13 @@ export const setBackendUrl = async (
   key: BackendKey,
   url: string,
 ): Promise<boolean> => {
-  const rows = await db`
-    UPDATE backends SET url = ${url}, updated_at = now()
-    WHERE workload_id = ${workloadId} AND cloud = ${key.cloud} AND region = ${key.region}
-      AND revision = ${key.revision} AND url IS DISTINCT FROM ${url}`;
-  return rows.count === 1;
+  const [row] = await db<{ n: number }[]>`
+    WITH changed AS (
+      UPDATE backends SET url = ${url}, updated_at = now()
+      WHERE ${matches(db, workloadId, key)} AND url IS DISTINCT FROM ${url} RETURNING 1
+    ), ${bump(db, workloadId)}
+    SELECT count(*)::int AS n FROM changed`;
+  return (row?.n ?? 0) > 0;
 };
 
 /** Gives a target's traffic to one revision (or to none) in one statement, so no reader sees half of it. */
@@ -79,31 +91,104 @@ export const shiftTargetWeight = async (
   weight: number,
 ): Promise<void> => {
   await db`
-    UPDATE backends SET weight = CASE WHEN revision = ${to} THEN ${weight}::double precision ELSE 0 END,
-      updated_at = now()
-    WHERE workload_id = ${workloadId} AND cloud = ${target.cloud} AND region = ${target.region}`;
+    WITH changed AS (
+      UPDATE backends SET weight = CASE WHEN revision = ${to} THEN ${weight}::double precision ELSE 0 END,
+        updated_at = now()
+      WHERE workload_id = ${workloadId} AND cloud = ${target.cloud} AND region = ${target.region}
+    ), ${bump(db, workloadId)}
+    SELECT 1`;
 };
 
-/** Takes a backend out of traffic and marks it for removal from its cloud. */
-export const markBackendRemoving = async (db: Db, workloadId: string, key: BackendKey): Promise<void> => {
+/**
+ * Sets every weight of a workload in one statement: the backends listed get theirs (and are taken
+ * back if they were being removed), all others 0.
+ */
+export const setWorkloadWeights = async (
+  db: Db,
+  workloadId: string,
+  weights: readonly BackendWeight[],
+): Promise<void> => {
   await db`
-    UPDATE backends SET state = 'removing', weight = 0, updated_at = now()
-    WHERE workload_id = ${workloadId} AND cloud = ${key.cloud} AND region = ${key.region} AND revision = ${key.revision}`;
+    WITH wanted AS (
+      SELECT * FROM jsonb_to_recordset(${jsonb(weights)}::text::jsonb)
+        AS w(cloud text, region text, revision int, weight double precision)
+    ), merged AS (
+      SELECT b.cloud, b.region, b.revision, wanted.weight
+      FROM backends b LEFT JOIN wanted USING (cloud, region, revision)
+      WHERE b.workload_id = ${workloadId}
+    ), changed AS (
+      UPDATE backends b SET
+        weight = COALESCE(m.weight, 0),
+        state = CASE WHEN m.weight IS NULL THEN b.state ELSE 'running' END,
+        remove_after = CASE WHEN m.weight IS NULL THEN b.remove_after ELSE NULL END,
+        updated_at = now()
+      FROM merged m
+      WHERE b.workload_id = ${workloadId} AND b.cloud = m.cloud AND b.region = m.region AND b.revision = m.revision
+    ), ${bump(db, workloadId)}
+    SELECT 1`;
 };
 
-/** Takes every backend of a workload out of traffic and marks it for removal. */
-export const markAllBackendsRemoving = async (db: Db, workloadId: string): Promise<void> => {
-  await db`UPDATE backends SET state = 'removing', weight = 0, updated_at = now() WHERE workload_id = ${workloadId}`;
+/** Takes a backend out of traffic and marks it for removal from its cloud after `keepMs`. */
+export const markBackendRemoving = async (
+  db: Db,
+  workloadId: string,
+  key: BackendKey,
+  keepMs: number,
+): Promise<void> => {
+  await db`
+    WITH changed AS (
+      UPDATE backends SET state = 'removing', weight = 0, updated_at = now(),
+        remove_after = now() + ${keepMs}::int * interval '1 millisecond'
+      WHERE ${matches(db, workloadId, key)} AND state = 'running'
+    ), ${bump(db, workloadId)}
+    SELECT 1`;
+};
+
+/** Takes every backend of a workload out of traffic and marks it for removal after `keepMs`. */
+export const markAllBackendsRemoving = async (db: Db, workloadId: string, keepMs: number): Promise<void> => {
+  await db`
+    WITH changed AS (
+      UPDATE backends SET state = 'removing', weight = 0, updated_at = now(),
+        remove_after = now() + ${keepMs}::int * interval '1 millisecond'
+      WHERE workload_id = ${workloadId} AND state = 'running'
+    ), ${bump(db, workloadId)}
+    SELECT 1`;
 };
 
 export const deleteBackend = async (db: Db, workloadId: string, key: BackendKey): Promise<void> => {
-  await db`
-    DELETE FROM backends
-    WHERE workload_id = ${workloadId} AND cloud = ${key.cloud} AND region = ${key.region} AND revision = ${key.revision}`;
+  await db`DELETE FROM backends WHERE ${matches(db, workloadId, key)} AND state = 'removing'`;
 };
 
-/** The next routing table version: it orders publications across every process. */
-export const nextRoutingVersion = async (db: Db): Promise<number> => {
-  const [row] = await db<{ v: string }[]>`SELECT nextval('routing_version')::text AS v`;
-  return Number(row?.v ?? 0);
+/**
+ * A workload's routing table, read in one statement so the version and the backends come from
+ * the same snapshot: the backends that receive traffic (running, weighted, with an endpoint).
+ */
+export const readRoutingTable = async (db: Db, workloadId: string): Promise<RoutingTable | null> => {
+  const rows = await db<
+    {
+      name: string;
+      version: string;
+      cloud: Cloud | null;
+      region: string;
+      revision: number;
+      weight: number;
+      url: string;
+    }[]
+  >`
+    SELECT w.name, w.routing_version::text AS version, b.cloud, b.region, b.revision, b.weight, b.url
+    FROM workloads w
+    LEFT JOIN backends b ON b.workload_id = w.id AND b.state = 'running' AND b.weight > 0 AND b.url IS NOT NULL
+    WHERE w.id = ${workloadId}
+    ORDER BY b.cloud, b.region, b.revision`;
+  const [first] = rows;
+  if (!first) return null;
+  return {
+    workload: first.name,
+    version: Number(first.version),
+    backends: rows.flatMap((r) =>
+      r.cloud === null
+        ? []
+        : [{ cloud: r.cloud, region: r.region, revision: r.revision, weight: r.weight, url: r.url }],
+    ),
+  };
 };

@@ -1,3 +1,4 @@
+export * from "./analysis.ts";
 export * from "./backends.ts";
 export * from "./claims.ts";
 export * from "./connect.ts";

@@ -63,9 +63,9 @@ export interface RolloutInsert {
 /** Inserts a progressing rollout. Throws Postgres 23505 (rollouts_one_active) when one is in flight. */
 export const insertRollout = async (db: Db, input: RolloutInsert): Promise<RolloutRecord> => {
   const [row] = await db<{ id: string }[]>`
-    INSERT INTO rollouts (workload_id, from_revision, to_revision, strategy, steps, status)
+    INSERT INTO rollouts (workload_id, from_revision, to_revision, strategy, steps, status, progress_deadline_seconds)
     VALUES (${input.workloadId}, ${input.fromRevision}, ${input.toRevision}, ${jsonb(input.strategy)}::text::jsonb,
-            ${jsonb(input.steps)}::text::jsonb, 'progressing')
+            ${jsonb(input.steps)}::text::jsonb, 'progressing', ${input.strategy.progressDeadlineSeconds})
     RETURNING id`;
   const created = row ? await findRollout(db, row.id) : null;
   if (!created) throw new Error("rollout vanished after insert");
@@ -131,4 +131,37 @@ export const countRolloutsByStatus = async (db: Db): Promise<Map<RolloutStatus, 
   const rows = await db<{ status: RolloutStatus; n: number }[]>`
     SELECT status, count(*)::int AS n FROM rollouts GROUP BY status`;
   return new Map(rows.map((r) => [r.status, r.n]));
+};
+
+/** Locks a rollout's row for the rest of the transaction and returns its status, so weight changes and aborts serialise. */
+export const lockRolloutStatus = async (db: Db, id: string): Promise<RolloutStatus | null> =>
+  (await lockRollout(db, id))?.status ?? null;
+
+/** Locks a rollout's row for the rest of the transaction and reads it. */
+export const lockRollout = async (db: Db, id: string): Promise<RolloutRecord | null> => {
+  await db`SELECT 1 FROM rollouts WHERE id = ${id} FOR UPDATE`;
+  return findRollout(db, id);
+};
+
+/** Sets the status of a rollout that is not finished (pause, resume); returns whether it applied. */
+export const setRolloutStatus = async (
+  db: Db,
+  id: string,
+  from: RolloutStatus,
+  to: RolloutStatus,
+  message: string | null,
+): Promise<boolean> => {
+  const rows = await db`
+    UPDATE rollouts SET status = ${to}, message = ${message}, version = version + 1, updated_at = now()
+    WHERE id = ${id} AND status = ${from}`;
+  return rows.count === 1;
+};
+
+/** Moves a live rollout to step `to` whatever step it is on (promote); returns whether it applied. */
+export const jumpToStep = async (db: Db, id: string, version: number, to: number): Promise<boolean> => {
+  const rows = await db`
+    UPDATE rollouts SET current_step = ${to}, step_started_at = NULL, status = 'progressing',
+      version = version + 1, updated_at = now()
+    WHERE id = ${id} AND version = ${version} AND status IN ('progressing', 'paused')`;
+  return rows.count === 1;
 };

@@ -21,18 +21,18 @@ export const targetKey = (t: { readonly cloud: Cloud; readonly region: string })
   `${t.cloud}/${t.region}`;
 
 /**
- * Each target's share of traffic in percent, in proportion to its replicas, rounded to hundredths.
- * The last target takes the rounding remainder so the shares sum to exactly 100.
+ * Shares of `total` percent in proportion to replicas, rounded to hundredths. The last target
+ * takes the rounding remainder so the shares sum to exactly `total`.
  */
-export const targetWeights = (targets: readonly Target[]): Map<string, number> => {
-  const total = targets.reduce((sum, t) => sum + t.replicas, 0);
+export const targetWeights = (targets: readonly Target[], total = 100): Map<string, number> => {
+  const replicas = targets.reduce((sum, t) => sum + t.replicas, 0);
   const weights = new Map<string, number>();
   let assigned = 0;
   targets.forEach((t, i) => {
     const share =
       i === targets.length - 1
-        ? Math.round((100 - assigned) * 100) / 100
-        : Math.round((t.replicas / total) * 10_000) / 100;
+        ? Math.round((total - assigned) * 100) / 100
+        : Math.round((t.replicas / replicas) * total * 100) / 100;
     assigned += share;
     weights.set(targetKey(t), share);
   });

@@ -1,24 +1,11 @@
 import { describe, expect, it } from "vitest";
 import type { Cloud, RolloutStep, Target } from "#core";
 import type { RunningRevision } from "./context.ts";
+import { describeStep } from "./describe.ts";
 import { planRolling } from "./rolling.ts";
 
 const t = (cloud: Cloud, region: string, replicas = 1): Target => ({ cloud, region, replicas });
 const r = (cloud: Cloud, region: string, revision: number): RunningRevision => ({ cloud, region, revision });
-const describeStep = (s: RolloutStep): string => {
-  const at = `${s.cloud}/${s.region}`;
-  switch (s.kind) {
-    case "deploy":
-      return `deploy ${at} r${s.revision} x${s.replicas}`;
-    case "await_ready":
-      return `await ${at} r${s.revision}`;
-    case "shift":
-      return `shift ${at} ->${s.to ?? "none"} ${s.weight}`;
-    case "remove":
-      return `remove ${at} r${s.revision}`;
-  }
-};
-
 describe("planRolling", () => {
   it("deploys a first revision target by target and spreads traffic by replicas", () => {
     const steps = planRolling({
@@ -104,7 +91,8 @@ describe("planRolling", () => {
         expect(Math.round(total * 100) / 100).toBe(100);
 
         for (const target of targets) {
-          const at = (s: RolloutStep) => s.cloud === target.cloud && s.region === target.region;
+          const at = (s: RolloutStep) =>
+            "cloud" in s && s.cloud === target.cloud && s.region === target.region;
           const kinds = steps.filter(at).map((s) => s.kind);
           expect(kinds.slice(0, 3)).toEqual(["deploy", "await_ready", "shift"]);
         }

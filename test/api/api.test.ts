@@ -92,8 +92,14 @@ describe("health and metadata", () => {
     expect(doc.openapi).toBe("3.1.0");
     expect(Object.keys(doc.paths).sort()).toEqual([
       "/v1/rollouts/{id}",
+      "/v1/rollouts/{id}/abort",
+      "/v1/rollouts/{id}/events",
+      "/v1/rollouts/{id}/pause",
+      "/v1/rollouts/{id}/promote",
+      "/v1/rollouts/{id}/resume",
       "/v1/workloads",
       "/v1/workloads/{name}",
+      "/v1/workloads/{name}/rollback",
       "/v1/workloads/{name}/rollouts",
       "/v1/workloads/{name}/traffic",
     ]);
@@ -253,6 +259,88 @@ describe("rollouts", () => {
     ]);
   });
 
+  it("steers a canary: promote, pause, resume and abort, with 409 for what cannot happen", async () => {
+    const canary = {
+      type: "canary",
+      steps: [{ setWeight: 20 }, { pause: {} }, { setWeight: 60 }, { pause: {} }],
+    };
+    const updated = await send<WorkloadJson>("PUT", "/v1/workloads/hello", {
+      ...hello,
+      name: undefined,
+      image: "registry.example.com/demo/hello:2",
+      targets: [{ cloud: "gcp", region: "us-central1", replicas: 2 }],
+      strategy: canary,
+    });
+    expect(updated.status).toBe(200);
+    const started = await send<RolloutJson>("POST", "/v1/workloads/hello/rollouts", {
+      image: "registry.example.com/demo/hello:3",
+    });
+    const id = started.json.id;
+    expect((await send("POST", `/v1/rollouts/${id}/resume`)).status).toBe(409);
+    const paused = await h.drive(async () => {
+      const r = await send<RolloutJson & { weights: { revision: number; weight: number }[] }>(
+        "GET",
+        `/v1/rollouts/${id}`,
+      );
+      return r.json.status === "paused" ? r.json : null;
+    });
+    expect(paused.weights.filter((w) => w.revision === 3).map((w) => w.weight)).toEqual([20]);
+
+    const badBody = await send("POST", `/v1/rollouts/${id}/promote`, undefined, '{"full": "yes"}');
+    expect(badBody.status).toBe(400);
+    expect(badBody.json.error.details.field).toBe("full");
+    expect((await send<RolloutJson>("POST", `/v1/rollouts/${id}/promote`)).json.status).toBe("progressing");
+    await h.drive(
+      async () => (await send<RolloutJson>("GET", `/v1/rollouts/${id}`)).json.status === "paused",
+    );
+
+    const aborted = await send<RolloutJson>("POST", `/v1/rollouts/${id}/abort`);
+    expect(aborted.status).toBe(200);
+    expect(aborted.json.status).toBe("aborted");
+    const traffic = await send<TrafficJson>("GET", "/v1/workloads/hello/traffic");
+    expect(traffic.json.backends.filter((b) => b.weight > 0).map((b) => [b.revision, b.weight])).toEqual([
+      [2, 100],
+    ]);
+    for (const action of ["promote", "pause", "resume", "abort"]) {
+      const res = await send("POST", `/v1/rollouts/${id}/${action}`);
+      expect(res.status, action).toBe(409);
+      expect(res.json.error).toMatchObject({ code: "invalid_transition", details: { status: "aborted" } });
+    }
+    expect((await send("POST", "/v1/rollouts/00000000-0000-4000-8000-000000000000/abort")).status).toBe(404);
+  });
+
+  it("pages through a rollout's events", async () => {
+    const history = await send<{ rollouts: RolloutJson[] }>("GET", "/v1/workloads/hello/rollouts");
+    const id = history.json.rollouts.at(-1)?.id ?? "";
+    type Page = { events: { id: number; type: string }[]; next: number | null };
+    const first = await send<Page>("GET", `/v1/rollouts/${id}/events?limit=2`);
+    expect(first.json.events).toHaveLength(2);
+    expect(first.json.events[0]?.type).toBe("rollout_started");
+    const all: string[] = [];
+    let after: number | null = 0;
+    while (after !== null) {
+      const page: { json: Page } = await send<Page>(
+        "GET",
+        `/v1/rollouts/${id}/events?limit=3&after=${after}`,
+      );
+      all.push(...page.json.events.map((e) => e.type));
+      after = page.json.next;
+    }
+    expect(all[0]).toBe("rollout_started");
+    expect(all.at(-1)).toBe("rollout_succeeded");
+    expect((await send("GET", `/v1/rollouts/${id}/events?limit=0`)).status).toBe(400);
+  });
+
+  it("rolls back to the previous revision, and says so when there is none", async () => {
+    const back = await send<RolloutJson>("POST", "/v1/workloads/hello/rollback");
+    expect(back.status).toBe(202);
+    expect(back.json).toMatchObject({ toRevision: 1, fromRevision: 2 });
+    await waitForRollout(back.json.id);
+    const traffic = await send<TrafficJson>("GET", "/v1/workloads/hello/traffic");
+    expect(traffic.json.backends.filter((b) => b.weight > 0).every((b) => b.revision === 1)).toBe(true);
+    expect((await send("POST", "/v1/workloads/nobody/rollback")).status).toBe(404);
+  });
+
   it("deletes a workload with 204, after which it is gone", async () => {
     expect((await send("DELETE", "/v1/workloads/hello")).status).toBe(204);
     expect((await send("GET", "/v1/workloads/hello")).status).toBe(404);
@@ -265,6 +353,7 @@ describe("rollouts", () => {
     expect(res.text).toMatch(
       /devsim_http_requests_total\{method="POST",route="\/v1\/workloads",status="201"\} 1/,
     );
-    expect(res.text).toMatch(/devsim_rollouts\{status="succeeded"\} 3/);
+    expect(res.text).toMatch(/devsim_rollouts\{status="succeeded"\} 4/);
+    expect(res.text).toMatch(/devsim_rollouts\{status="aborted"\} 1/);
   });
 });

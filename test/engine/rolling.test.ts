@@ -49,13 +49,15 @@ describe("rolling rollouts through the reconciler", () => {
     expect(rollout.fromRevision).toBe(1);
     expect(rollout.toRevision).toBe(2);
     expect((await h.drive(settled(rollout.id))).status).toBe("succeeded");
+    // The old revision goes once it has drained.
+    await h.drive(async () => worldRevisions("first").length === 2);
     expect(worldRevisions("first")).toEqual(["aws/us-east-1/2", "gcp/europe-west1/2"]);
     expect((await h.routing.get("first"))?.backends.map((b) => b.revision)).toEqual([2, 2]);
     const events = await listRolloutEvents(h.deps.sql, rollout.id, { limit: 100 });
     const types = events.map((e) => e.type);
     expect(types[0]).toBe("rollout_started");
     expect(types.at(-1)).toBe("rollout_succeeded");
-    expect(types.filter((t) => t === "removed")).toHaveLength(2);
+    expect(types.filter((t) => t === "removing")).toHaveLength(2);
     // Each target moves only after its new revision is ready.
     const firstShift = types.indexOf("traffic_shifted");
     expect(types.indexOf("ready")).toBeLessThan(firstShift);
@@ -84,6 +86,7 @@ describe("rolling rollouts through the reconciler", () => {
     });
     if (!rollout) throw new Error("no rollout");
     expect((await h.drive(settled(rollout.id))).status).toBe("succeeded");
+    await h.drive(async () => worldRevisions("first").length === 1);
     expect(worldRevisions("first")).toEqual(["digitalocean/fra1/3"]);
     const table = await h.routing.get("first");
     expect(table?.backends).toHaveLength(1);

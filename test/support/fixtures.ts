@@ -11,6 +11,6 @@ export const workloadInput = (name: string, overrides: Partial<WorkloadInput> = 
     { cloud: "aws", region: "us-east-1", replicas: 1 },
     { cloud: "gcp", region: "europe-west1", replicas: 3 },
   ],
-  strategy: { type: "rolling" },
+  strategy: { type: "rolling", progressDeadlineSeconds: 600 },
   ...overrides,
 });

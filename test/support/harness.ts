@@ -1,7 +1,7 @@
 import { createSimAdapters } from "#adapters/sim";
 import { type Logger, SIM_REGIONS, silentLogger } from "#core";
 import { type CommandDeps, createReconciler, type Reconciler, type ReconcilerOptions } from "#engine";
-import { kvRoutingTables, memoryStore, type RoutingTables } from "#kv";
+import { kvMetricSource, kvRoutingTables, memoryStore, type RoutingTables } from "#kv";
 import { type SimServer, startSimServer } from "#sim";
 import { migrate } from "#store";
 import { createTestDatabase } from "./database.ts";
@@ -32,8 +32,17 @@ export const startHarness = async (log: Logger = silentLogger): Promise<Harness>
     throw error;
   }
   const adapters = createSimAdapters(sim.url);
-  const routing = kvRoutingTables(memoryStore());
-  const deps: CommandDeps = { sql: db.sql, adapters, routing, log, regions: SIM_REGIONS, kick: () => {} };
+  const kv = memoryStore();
+  const routing = kvRoutingTables(kv);
+  const deps: CommandDeps = {
+    sql: db.sql,
+    adapters,
+    routing,
+    outcomes: kvMetricSource(kv),
+    log,
+    regions: SIM_REGIONS,
+    kick: () => {},
+  };
   const reconciler = (options: ReconcilerOptions = {}) => createReconciler(deps, { drainMs: 20, ...options });
   const main = reconciler();
   return {

@@ -1,0 +1,287 @@
+import { chmodSync, mkdtempSync, rmSync } from "node:fs";
+import { availableParallelism, tmpdir } from "node:os";
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import { nginxVersion, startNginx } from "./router/nginx.ts";
+import { onStop, type Resident, resident, startNode, stopAll, waitUntilServing } from "./router/processes.ts";
+import { type WrkResult, wrk, wrkVersion } from "./router/wrk.ts";
+
+// Our router against direct requests to a backend and against nginx with the same two weighted
+// upstreams, all driven by wrk with the same threads, connections and duration, on loopback; the
+// router on the global fetch is a second baseline. Two phases:
+//
+// 1. Throughput: every connection sends as fast as answers come (req/s; the latencies there are
+//    mostly queueing, by Little's law connections / req/s).
+// 2. Latency at a set load, by default a third of nginx's throughput: each connection waits between
+//    requests (a wrk Lua delay), so every path sees about the same request rate; p50/p99 there, and
+//    what each adds to direct requests.
+//
+// Targets for the router on the pooled upstream: at least a third of nginx's throughput on the same
+// cores, p99 under 5 ms at that load, the router process under 150 MB resident (its peak).
+//
+// The pooled router runs twice: with Node's defaults, as `devsim up` runs, and with the node flags
+// of --router-node-flags (by default a young generation capped at 8 MB per semi-space; Node 24
+// otherwise grows it to 64 MB under load, which is most of the router's resident memory).
+//
+//   node_modules/.bin/node bench/router.ts [--seconds 10] [--warmup 3] [--connections 32]
+//     [--threads 1] [--rate <req/s>] [--paced-connections 100] [--table kv|static]
+//     [--router-node-flags "--max-semi-space-size=8"]   ("" for no second run)
+//
+// Needs wrk and nginx (Debian: apt-get install -y wrk nginx); nothing else in the project does.
+
+const { values: flags } = parseArgs({
+  options: {
+    seconds: { type: "string", default: "10" },
+    warmup: { type: "string", default: "3" },
+    connections: { type: "string", default: "32" },
+    threads: { type: "string", default: "1" },
+    rate: { type: "string" },
+    "paced-connections": { type: "string", default: "100" },
+    table: { type: "string", default: "kv" },
+    "router-node-flags": { type: "string", default: "--max-semi-space-size=8" },
+  },
+});
+
+const integer = (name: string, value: string, min: number, max: number): number => {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < min || n > max)
+    throw new Error(`--${name} must be an integer in ${min}..${max}`);
+  return n;
+};
+const SECONDS = integer("seconds", flags.seconds, 1, 120);
+const WARMUP = integer("warmup", flags.warmup, 0, 60);
+const CONNECTIONS = integer("connections", flags.connections, 1, 1000);
+const THREADS = integer("threads", flags.threads, 1, 16);
+const PACED_CONNECTIONS = integer("paced-connections", flags["paced-connections"], 1, 1000);
+const RATE = flags.rate === undefined ? undefined : integer("rate", flags.rate, 1, 1_000_000);
+const TABLE = flags.table;
+if (TABLE !== "kv" && TABLE !== "static") throw new Error("--table must be kv or static");
+const ROUTER_NODE_FLAGS = flags["router-node-flags"].split(/\s+/).filter(Boolean);
+
+const WORKLOAD = "bench";
+const PREFIX = `/w/${WORKLOAD}/`;
+const WEIGHTS = [80, 20];
+
+const progress = (line: string): void => {
+  process.stderr.write(`· ${line}\n`);
+};
+
+// ---- the paths under test ----
+
+interface Path {
+  readonly name: string;
+  readonly url: string;
+  /** The process whose memory is reported, if it is ours. */
+  readonly pid?: number | undefined;
+}
+
+interface Measured extends Path {
+  saturated?: WrkResult;
+  paced?: WrkResult;
+  memory?: Resident | null;
+}
+
+const scratch = mkdtempSync(join(tmpdir(), "devsim-bench-router-"));
+// nginx's workers drop root and must still reach their temp paths inside.
+chmodSync(scratch, 0o755);
+onStop(() => rmSync(scratch, { recursive: true, force: true }));
+
+const load = (url: string, seconds: number, delayMs?: number): Promise<WrkResult> =>
+  wrk(url, {
+    threads: THREADS,
+    connections: delayMs === undefined ? CONNECTIONS : PACED_CONNECTIONS,
+    seconds,
+    scratchDir: scratch,
+    ...(delayMs === undefined ? {} : { delayMs }),
+  });
+
+/** Sends 200 requests one by one and tells how they spread over the backends, to check the weights. */
+const spread = async (url: string): Promise<string> => {
+  const seen = new Map<string, number>();
+  const n = 200;
+  for (let i = 0; i < n; i++) {
+    const response = await fetch(url);
+    await response.arrayBuffer();
+    if (!response.ok) throw new Error(`${url} answered ${response.status}`);
+    const by = response.headers.get("x-devsim-backend") ?? "?";
+    seen.set(by, (seen.get(by) ?? 0) + 1);
+  }
+  return [...seen.values()]
+    .sort((a, b) => b - a)
+    .map((count) => `${Math.round((100 * count) / n)}%`)
+    .join(" / ");
+};
+
+const describe = (r: WrkResult): string =>
+  `${Math.round(r.requestsPerSecond)} req/s, p50 ${r.p50Ms.toFixed(2)} ms, p99 ${r.p99Ms.toFixed(2)} ms` +
+  (r.errors > 0 ? `, ${r.errors} errors` : "");
+
+const saturate = async (path: Measured): Promise<void> => {
+  if (WARMUP > 0) {
+    progress(`${path.name}: warming up for ${WARMUP} s`);
+    await load(path.url, WARMUP);
+  }
+  progress(`${path.name}: as fast as it answers, ${SECONDS} s`);
+  path.saturated = await load(path.url, SECONDS);
+  progress(`${path.name}: ${describe(path.saturated)}`);
+};
+
+// ---- report ----
+
+const fmt = (n: number | undefined, digits = 2): string =>
+  n === undefined || !Number.isFinite(n) ? "–" : n.toFixed(digits);
+
+const table = (header: readonly string[], rows: readonly (readonly string[])[]): string => {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
+  const line = (cells: readonly string[]) =>
+    `| ${cells.map((c, i) => (i === 0 ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0))).join(" | ")} |`;
+  const rule = `|${widths.map((w, i) => `-${"-".repeat(w)}${i === 0 ? "-" : ":"}`).join("|")}|`;
+  return [line(header), rule, ...rows.map(line)].join("\n");
+};
+
+const report = (paths: readonly Measured[], pacedRate: number | undefined, delayMs: number | undefined) => {
+  const direct = paths.find((p) => p.name === "direct");
+  const nginx = paths.find((p) => p.name === "nginx");
+  const memory = (p: Measured) => (p.memory ? `${fmt(p.memory.nowMb, 0)} (${fmt(p.memory.peakMb, 0)})` : "");
+  const out: string[] = [];
+  out.push(
+    `Throughput: wrk -t${THREADS} -c${CONNECTIONS}, ${SECONDS} s each, every connection sending as fast as answers come.`,
+    "",
+    table(
+      ["path", "req/s", "× nginx", "p50 ms", "p99 ms", "RSS MB (peak)", "errors"],
+      paths.map((p) => [
+        p.name,
+        fmt(p.saturated?.requestsPerSecond, 0),
+        nginx?.saturated
+          ? fmt((p.saturated?.requestsPerSecond ?? 0) / nginx.saturated.requestsPerSecond)
+          : "–",
+        fmt(p.saturated?.p50Ms),
+        fmt(p.saturated?.p99Ms),
+        memory(p),
+        String(p.saturated?.errors ?? "–"),
+      ]),
+    ),
+  );
+  if (pacedRate !== undefined && delayMs !== undefined) {
+    const added = (p: Measured, pick: (r: WrkResult) => number) =>
+      p === direct || !p.paced || !direct?.paced ? "" : fmt(pick(p.paced) - pick(direct.paced));
+    out.push(
+      "",
+      `Latency at about ${Math.round(pacedRate)} req/s: wrk -t${THREADS} -c${PACED_CONNECTIONS}, each connection ` +
+        `waiting ${delayMs} ms between requests (a slower path gets a little less than the set rate).`,
+      "",
+      table(
+        ["path", "req/s", "p50 ms", "p99 ms", "added p50", "added p99", "errors"],
+        paths.map((p) => [
+          p.name,
+          fmt(p.paced?.requestsPerSecond, 0),
+          fmt(p.paced?.p50Ms),
+          fmt(p.paced?.p99Ms),
+          added(p, (r) => r.p50Ms),
+          added(p, (r) => r.p99Ms),
+          String(p.paced?.errors ?? "–"),
+        ]),
+      ),
+    );
+  }
+  const verdict = (ok: boolean | undefined) => (ok === undefined ? "n/a " : ok ? "PASS" : "FAIL");
+  const theirs = nginx?.saturated?.requestsPerSecond;
+  for (const router of paths.filter((p) => p.name.startsWith("router, pooled"))) {
+    const ours = router.saturated?.requestsPerSecond;
+    out.push(
+      "",
+      `${router.name}:`,
+      `${verdict(ours !== undefined && theirs !== undefined ? ours >= theirs / 3 : undefined)}  throughput at least a third of nginx's`,
+      `${verdict(router.paced ? router.paced.p99Ms < 5 : undefined)}  p99 under 5 ms at that load`,
+      `${verdict(router.memory ? router.memory.peakMb < 150 : undefined)}  under 150 MB resident at its peak`,
+      `${verdict((router.saturated?.errors ?? 0) + (router.paced?.errors ?? 0) === 0)}  no errors`,
+    );
+  }
+  process.stdout.write(`\n${out.join("\n")}\n`);
+};
+
+// ---- the run ----
+
+const main = async (): Promise<void> => {
+  const wrkLine = wrkVersion();
+  if (wrkLine === null) {
+    throw new Error(
+      "wrk is not installed, and every measurement uses it. Install it: apt-get install -y wrk",
+    );
+  }
+  const nginxLine = nginxVersion();
+  if (nginxLine === null) {
+    progress(
+      "nginx is not installed: no nginx baseline and no ratio to it. Install it: apt-get install -y nginx",
+    );
+  }
+  progress(
+    `${availableParallelism()} cores, Node ${process.version}, ${wrkLine}, nginx ${nginxLine ?? "missing"}`,
+  );
+  progress(`router: ${TABLE === "kv" ? "in-memory KV" : "static"} routing table`);
+
+  progress("starting two backends");
+  const here = import.meta.dirname;
+  const backends = await Promise.all(
+    ["a", "b"].map((name) => startNode(join(here, "router/backend.ts"), [name])),
+  );
+  const upstreams = backends.map((b, i) => ({ url: b.url, weight: WEIGHTS[i] ?? 1 }));
+
+  const paths: Measured[] = [{ name: "direct", url: `${upstreams[0]?.url}/` }];
+  if (nginxLine !== null) {
+    progress("starting nginx: one worker, weighted upstreams with keepalive");
+    const nginx = await startNginx(scratch, PREFIX, upstreams);
+    progress(`nginx spreads requests ${await spread(nginx.url)}`);
+    paths.push({ name: "nginx", ...nginx });
+  }
+  const routers: { transport: "pooled" | "fetch"; name: string; nodeFlags: readonly string[] }[] = [
+    { transport: "pooled", name: "router, pooled upstream", nodeFlags: [] },
+    ...(ROUTER_NODE_FLAGS.length > 0
+      ? [
+          {
+            transport: "pooled" as const,
+            name: `router, pooled, ${ROUTER_NODE_FLAGS.join(" ")}`,
+            nodeFlags: ROUTER_NODE_FLAGS,
+          },
+        ]
+      : []),
+    { transport: "fetch", name: "router, global fetch", nodeFlags: [] },
+  ];
+  for (const { transport, name, nodeFlags } of routers) {
+    progress(`starting the ${name}`);
+    const targets = upstreams.map((u) => `${u.url}=${u.weight}`);
+    const script = join(here, "router/server.ts");
+    const router = await startNode(script, [transport, TABLE, WORKLOAD, ...targets], nodeFlags);
+    const url = `${router.url}${PREFIX}`;
+    await waitUntilServing(url);
+    progress(`${name} spreads requests ${await spread(url)}`);
+    paths.push({ name, url, pid: router.child.pid });
+  }
+
+  for (const path of paths) await saturate(path);
+
+  const nginx = paths.find((p) => p.name === "nginx")?.saturated;
+  const pacedRate = RATE ?? (nginx ? nginx.requestsPerSecond / 3 : undefined);
+  let delayMs: number | undefined;
+  if (pacedRate === undefined) {
+    progress("no nginx and no --rate: skipping the latency-at-a-set-load phase");
+  } else {
+    delayMs = Math.max(1, Math.round((PACED_CONNECTIONS * 1000) / pacedRate));
+    for (const path of paths) {
+      progress(`${path.name}: at about ${Math.round(pacedRate)} req/s, ${SECONDS} s`);
+      path.paced = await load(path.url, SECONDS, delayMs);
+      progress(`${path.name}: ${describe(path.paced)}`);
+    }
+  }
+  for (const path of paths) path.memory = resident(path.pid);
+  report(paths, pacedRate, delayMs);
+};
+
+try {
+  await main();
+} catch (error) {
+  process.stderr.write(`bench failed: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.exitCode = 1;
+} finally {
+  stopAll();
+}

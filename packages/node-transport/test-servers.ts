@@ -1,0 +1,48 @@
+import { createServer, type RequestListener, type Server } from "node:http";
+import type { Socket } from "node:net";
+
+// Real node:http servers on loopback for the tests of this folder; not used by the transport itself.
+
+export interface TestServer {
+  readonly server: Server;
+  readonly url: string;
+  /** Every connection the server accepted, open or closed. */
+  readonly sockets: Socket[];
+}
+
+const open: Server[] = [];
+
+/** Starts a server on 127.0.0.1 at a free port; `closeTestServers` closes it. */
+export const listen = async (handler: RequestListener): Promise<TestServer> => {
+  const server = createServer(handler);
+  const sockets: Socket[] = [];
+  server.on("connection", (socket) => sockets.push(socket));
+  open.push(server);
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => resolve());
+  });
+  const address = server.address();
+  if (address === null || typeof address === "string") throw new Error("expected a TCP address");
+  return { server, url: `http://127.0.0.1:${address.port}`, sockets };
+};
+
+export const closeServer = (server: Server): Promise<void> =>
+  new Promise((resolve) => {
+    if (!server.listening) return resolve();
+    server.close(() => resolve());
+    // Pooled connections stay open; without this, close would wait for them to time out.
+    server.closeAllConnections();
+  });
+
+/** Closes every server `listen` started; call it after each test. */
+export const closeTestServers = async (): Promise<void> => {
+  await Promise.all(open.splice(0).map(closeServer));
+};
+
+/** The URL of a port that was just closed, so connecting to it is refused. */
+export const deadUrl = async (): Promise<string> => {
+  const { server, url } = await listen(() => {});
+  await closeServer(server);
+  return url;
+};
