@@ -1,10 +1,9 @@
 import { handle } from "hono/aws-lambda";
 import { createApi, createApiMetrics } from "#api";
+import { controlPlane, readDeployedEnv } from "#config";
 import { countRolloutsByStatus, databaseIsReachable } from "#store";
-import { readFunctionEnv } from "./env.ts";
-import { controlPlane } from "./wiring.ts";
 
-const deps = controlPlane(readFunctionEnv(process.env));
+const deps = controlPlane(readDeployedEnv(process.env));
 const metrics = createApiMetrics(() => countRolloutsByStatus(deps.sql));
 
 /** The API on AWS Lambda, behind a function URL. */

@@ -1,9 +1,8 @@
 import { z } from "zod";
+import { controlPlane, readDeployedEnv } from "#config";
 import { createReconciler } from "#engine";
-import { readFunctionEnv } from "./env.ts";
-import { controlPlane } from "./wiring.ts";
 
-const deps = controlPlane(readFunctionEnv(process.env));
+const deps = controlPlane(readDeployedEnv(process.env));
 const reconciler = createReconciler(deps);
 
 /** How long one invocation keeps reconciling: the schedule starts one a minute. */

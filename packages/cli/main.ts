@@ -1,13 +1,18 @@
-import { DevsimError } from "#core";
+import { DevsimError, type Logger } from "#core";
 import { createLogger } from "./logger.ts";
 import { parseUpOptions } from "./options.ts";
+import { parseReconcileOptions, reconcileForever } from "./reconcile.ts";
 import { up } from "./up.ts";
 
 const USAGE = `Usage: devsim <command> [options]
 
 Commands:
-  up      Run the whole system in this process: API, router, reconciler, simulated clouds
-          and, without DATABASE_URL, an embedded Postgres.
+  up          Run the whole system in this process: API, router, reconciler, simulated clouds
+              and, without DATABASE_URL, an embedded Postgres.
+  reconcile   Run one more reconciler copy against a shared control plane, configured by
+              DATABASE_URL, UPSTASH_REDIS_REST_URL, UPSTASH_REDIS_REST_TOKEN and DEVSIM_SIM_URL.
+              Flags: --lease-ms N (RECONCILE_LEASE_MS, default 15000),
+                     --interval-ms N (RECONCILE_INTERVAL_MS, default 250).
 
 Options for up (environment variable in brackets):
   --port N            API port (PORT, default 3000)
@@ -18,6 +23,7 @@ Options for up (environment variable in brackets):
   --data-dir DIR      where the embedded Postgres keeps its data (DEVSIM_DATA_DIR, default .devsim)
   --no-demo           no demo workload and no demo traffic (DEVSIM_DEMO=0)
   --traffic-rate N    demo requests per second (DEVSIM_TRAFFIC_RATE, default 5)
+  --workers N         reconciler copies in this process (DEVSIM_WORKERS, default 1)
   --log-level LEVEL   trace, debug, info, warn, error (LOG_LEVEL, default info)
   --log-format F      pretty or json (LOG_FORMAT, default pretty at a terminal, else json)
 `;
@@ -25,25 +31,37 @@ Options for up (environment variable in brackets):
 /** How long shutdown may take before the process exits anyway. */
 const SHUTDOWN_LIMIT_MS = 10_000;
 
-const runUp = async (argv: readonly string[]): Promise<number> => {
-  const options = parseUpOptions(argv, process.env);
-  const log = createLogger({
-    level: options.logLevel,
-    format: options.logFormat ?? (process.stdout.isTTY ? "pretty" : "json"),
-  });
-  const running = await up(options, log);
-  await new Promise<void>((resolve) => {
+const terminalLog = (level: string, format?: "pretty" | "json") =>
+  createLogger({ level, format: format ?? (process.stdout.isTTY ? "pretty" : "json") });
+
+/** Resolves at the first SIGINT or SIGTERM, and exits anyway if shutting down then takes too long. */
+const signalled = (log: Logger): Promise<void> =>
+  new Promise((resolve) => {
     const shutdown = (signal: string) => {
       log.info({ signal }, "shutting down");
       setTimeout(() => {
         log.error({}, "shutdown took too long; exiting");
         process.exit(1);
       }, SHUTDOWN_LIMIT_MS).unref();
-      running.stop().then(resolve, resolve);
+      resolve();
     };
     process.once("SIGINT", () => shutdown("SIGINT"));
     process.once("SIGTERM", () => shutdown("SIGTERM"));
   });
+
+const runUp = async (argv: readonly string[]): Promise<number> => {
+  const options = parseUpOptions(argv, process.env);
+  const log = terminalLog(options.logLevel, options.logFormat);
+  const running = await up(options, log);
+  await signalled(log);
+  await running.stop();
+  return 0;
+};
+
+const runReconcile = async (argv: readonly string[]): Promise<number> => {
+  const options = parseReconcileOptions(argv, process.env);
+  const log = terminalLog(process.env.LOG_LEVEL ?? "info");
+  await reconcileForever(options, log, signalled(log));
   return 0;
 };
 
@@ -58,6 +76,8 @@ export const main = async (argv: readonly string[]): Promise<number> => {
           return 0;
         }
         return await runUp(rest);
+      case "reconcile":
+        return await runReconcile(rest);
       case undefined:
       case "help":
       case "--help":

@@ -15,6 +15,7 @@ const UpOptions = z.object({
   logLevel: z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).default("info"),
   logFormat: z.enum(["pretty", "json"]).optional(),
   trafficRate: z.coerce.number().min(0).max(1000).default(5),
+  workers: z.coerce.number().int().min(1).max(16).default(1),
 });
 export type UpOptions = z.infer<typeof UpOptions>;
 
@@ -42,6 +43,7 @@ export const parseUpOptions = (argv: readonly string[], env: Env): UpOptions => 
         "log-level": { type: "string" },
         "log-format": { type: "string" },
         "traffic-rate": { type: "string" },
+        workers: { type: "string" },
       },
     }));
   } catch (error) {
@@ -58,6 +60,7 @@ export const parseUpOptions = (argv: readonly string[], env: Env): UpOptions => 
     logLevel: values["log-level"] ?? env.LOG_LEVEL,
     logFormat: values["log-format"] ?? env.LOG_FORMAT,
     trafficRate: values["traffic-rate"] ?? env.DEVSIM_TRAFFIC_RATE,
+    workers: values.workers ?? env.DEVSIM_WORKERS,
   });
   if (!parsed.success) {
     const issue = parsed.error.issues[0];

@@ -80,13 +80,20 @@ export const up = async (options: UpOptions, log: Logger): Promise<Running> => {
 
     const engine = { sql, adapters, routing, outcomes, log: log.child({ component: "reconcile" }) };
     const metrics = createApiMetrics(() => countRolloutsByStatus(sql));
-    const reconciler = createReconciler(engine, {
-      onPass: (ms, claimed) => claimed > 0 && metrics.observeReconcile(ms / 1000),
+    // Copies claim work through Postgres exactly as separate processes would.
+    const loops = Array.from({ length: options.workers }, () => {
+      const reconciler = createReconciler(engine, {
+        onPass: (ms, claimed) => claimed > 0 && metrics.observeReconcile(ms / 1000),
+      });
+      const loop = startReconcileLoop(reconciler, { log });
+      stack.push(loop.stop);
+      return loop;
     });
-    const loop = startReconcileLoop(reconciler, { log });
-    stack.push(loop.stop);
+    const kick = () => {
+      for (const loop of loops) loop.kick();
+    };
 
-    const commands: CommandDeps = { ...engine, log, regions: SIM_REGIONS, kick: loop.kick };
+    const commands: CommandDeps = { ...engine, log, regions: SIM_REGIONS, kick };
     const api = createApi({
       ...commands,
       metrics,

@@ -6,18 +6,22 @@ import type { CommandDeps } from "#engine";
 import { kvMetricSource, kvRoutingTables, upstashStore } from "#kv";
 import { prometheusMetricSource } from "#metrics";
 import { connectDatabase } from "#store";
-import type { FunctionEnv } from "./env.ts";
+import type { DeployedEnv } from "./env.ts";
 
 /**
- * The dependencies every control-plane function shares, built from its environment. A function
- * instance serves one request at a time, so a small pool is enough.
+ * The dependencies every deployed control-plane process shares (the API and reconcile functions,
+ * `devsim reconcile`), built from its environment.
  */
-export const controlPlane = (env: FunctionEnv): CommandDeps => {
+export const controlPlane = (env: DeployedEnv): CommandDeps => {
   const log = pino({ level: env.LOG_LEVEL });
-  const kv = upstashStore({ url: env.UPSTASH_REDIS_REST_URL, token: env.UPSTASH_REDIS_REST_TOKEN });
+  const kv = upstashStore({
+    url: env.UPSTASH_REDIS_REST_URL,
+    token: env.UPSTASH_REDIS_REST_TOKEN,
+    prefix: env.DEVSIM_KV_PREFIX,
+  });
   const bucketBoundsMs = RECOMMENDED_LATENCY_BUCKET_BOUNDS_MS;
   return {
-    sql: connectDatabase(env.DATABASE_URL, { max: 2, applicationName: "devsim-function" }),
+    sql: connectDatabase(env.DATABASE_URL, { max: env.DATABASE_POOL_SIZE, applicationName: "devsim" }),
     adapters: createSimAdapters(env.DEVSIM_SIM_URL),
     routing: kvRoutingTables(kv),
     outcomes: env.PROMETHEUS_URL

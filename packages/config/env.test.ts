@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { readFunctionEnv } from "./env.ts";
+import { readDeployedEnv } from "./env.ts";
 
 const complete = {
   DATABASE_URL: "postgres://user@db.example.com:5432/devsim",
@@ -8,14 +8,19 @@ const complete = {
   DEVSIM_SIM_URL: "https://sim.example.com",
 };
 
-describe("readFunctionEnv", () => {
+describe("readDeployedEnv", () => {
   it("accepts a complete environment", () => {
-    expect(readFunctionEnv(complete)).toEqual({ ...complete, LOG_LEVEL: "info" });
+    expect(readDeployedEnv(complete)).toEqual({
+      ...complete,
+      LOG_LEVEL: "info",
+      DATABASE_POOL_SIZE: 2,
+      DEVSIM_KV_PREFIX: "",
+    });
   });
 
   it("names every missing or malformed variable at once", () => {
     const { UPSTASH_REDIS_REST_TOKEN: _, ...missing } = complete;
-    expect(() => readFunctionEnv({ ...missing, DATABASE_URL: "mysql://nope" })).toThrow(
+    expect(() => readDeployedEnv({ ...missing, DATABASE_URL: "mysql://nope" })).toThrow(
       /DATABASE_URL: .*; UPSTASH_REDIS_REST_TOKEN: /,
     );
   });

@@ -1,0 +1,52 @@
+import { parseArgs } from "node:util";
+import { z } from "zod";
+import { controlPlane, readDeployedEnv } from "#config";
+import { DevsimError, type Logger } from "#core";
+import { createReconciler, startReconcileLoop } from "#engine";
+
+const ReconcileOptions = z.object({
+  leaseMs: z.coerce.number().int().min(500).max(600_000).default(15_000),
+  intervalMs: z.coerce.number().int().min(10).max(60_000).default(250),
+});
+export type ReconcileOptions = z.infer<typeof ReconcileOptions>;
+
+/** Reads `devsim reconcile` flags (over RECONCILE_LEASE_MS and RECONCILE_INTERVAL_MS). */
+export const parseReconcileOptions = (
+  argv: readonly string[],
+  env: Readonly<Record<string, string | undefined>>,
+): ReconcileOptions => {
+  let values: Record<string, string | boolean | undefined>;
+  try {
+    ({ values } = parseArgs({
+      args: [...argv],
+      strict: true,
+      options: { "lease-ms": { type: "string" }, "interval-ms": { type: "string" } },
+    }));
+  } catch (error) {
+    throw new DevsimError("invalid_input", error instanceof Error ? error.message : String(error));
+  }
+  const parsed = ReconcileOptions.safeParse({
+    leaseMs: values["lease-ms"] ?? env.RECONCILE_LEASE_MS,
+    intervalMs: values["interval-ms"] ?? env.RECONCILE_INTERVAL_MS,
+  });
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const flag = String(issue?.path[0] ?? "options").replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+    throw new DevsimError("invalid_input", `--${flag}: ${issue?.message ?? "invalid"}`, { field: flag });
+  }
+  return parsed.data;
+};
+
+/**
+ * `devsim reconcile`: one more reconciler copy against a deployed control plane (Postgres, Upstash
+ * or its REST bridge, the clouds), configured like the functions. Runs until SIGINT or SIGTERM.
+ */
+export const reconcileForever = async (options: ReconcileOptions, log: Logger, stopped: Promise<void>) => {
+  const deps = controlPlane(readDeployedEnv(process.env));
+  const reconciler = createReconciler({ ...deps, log }, { leaseMs: options.leaseMs });
+  const loop = startReconcileLoop(reconciler, { intervalMs: options.intervalMs, log });
+  log.info({ owner: reconciler.owner }, "reconciler running");
+  await stopped;
+  await loop.stop();
+  await deps.sql.end({ timeout: 2 });
+};
