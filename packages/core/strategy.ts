@@ -8,7 +8,7 @@ export type TargetSelector = z.infer<typeof TargetSelector>;
 /**
  * How the mixtures of the sequential tests are tuned. Any setting keeps the false-rollback bound;
  * they only decide which regressions are caught fastest (Johari, Pekelis and Walsh tune their
- * mixture to the effect expected, §4.2 of "Always Valid Inference", Operations Research 2022).
+ * mixture to the effect expected: "Always Valid Inference", Operations Research 2022).
  */
 export const MixtureSettings = z.strictObject({
   /** The ratio of canary to stable error rate the error test is quickest at; any ratio above 1 is caught. */
