@@ -76,9 +76,6 @@ export const CanaryStrategy = z.strictObject({
 });
 export const BlueGreenStrategy = z.strictObject({
   type: z.literal("blueGreen"),
-  /** Judge the new revision on preview traffic before the switch. */
-  previewAnalysis: z.strictObject({ durationSeconds: z.int().min(1).max(3_600) }).optional(),
-  analysis: AnalysisSettings.default(AnalysisSettings.parse({})),
   /** How long the old revision keeps running after the switch, so a rollback is instant. */
   scaleDownDelaySeconds: z.int().min(0).max(86_400).default(30),
   ...deadline,

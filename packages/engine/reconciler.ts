@@ -110,9 +110,7 @@ export const createReconciler = (deps: EngineDeps, options: ReconcilerOptions = 
   };
 
   const settingsOf = (r: RolloutRecord): AnalysisSettings =>
-    r.strategy.type === "rolling" || r.strategy.analysis === undefined
-      ? AnalysisSettings.parse({})
-      : r.strategy.analysis;
+    r.strategy.type === "canary" ? r.strategy.analysis : AnalysisSettings.parse({});
 
   const advance = async (w: WorkloadRecord, initial: RolloutRecord, deadline: number): Promise<NextDue> => {
     let r = initial;

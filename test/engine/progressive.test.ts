@@ -154,7 +154,6 @@ describe("blue-green rollouts", () => {
       image: "registry.example.com/app:3",
       strategy: {
         type: "blueGreen",
-        analysis: canary.analysis,
         scaleDownDelaySeconds: 2,
         progressDeadlineSeconds: 600,
       },
