@@ -80,3 +80,18 @@ describe("memoryStore", () => {
     expect(await kv.get("h")).toBe("replaced");
   });
 });
+
+describe("memoryStore versioned values", () => {
+  it("keeps the newest version whatever order the writes come in", async () => {
+    const kv = memoryStore();
+    expect(await kv.getVersioned("t")).toBeNull();
+    expect(await kv.setIfNewer("t", 5, "five")).toBe(true);
+    expect(await kv.setIfNewer("t", 3, "three")).toBe(false);
+    expect(await kv.setIfNewer("t", 5, "again")).toBe(false);
+    expect(await kv.getVersioned("t")).toEqual({ version: 5, value: "five" });
+    expect(await kv.setIfNewer("t", 6, "six")).toBe(true);
+    expect(await kv.getVersioned("t")).toEqual({ version: 6, value: "six" });
+    await kv.set("plain", "x");
+    await expect(kv.getVersioned("plain")).rejects.toThrow(/versioned/);
+  });
+});

@@ -9,6 +9,7 @@ export interface MemoryStoreOptions {
 
 type Entry =
   | { readonly type: "string"; readonly value: string }
+  | { readonly type: "versioned"; readonly version: number; readonly value: string }
   | { readonly type: "hash"; readonly fields: Map<string, number>; expiresAt: number };
 
 // Like Redis, one key holds one type: reading it as another is a bug worth hearing about.
@@ -41,6 +42,19 @@ export const memoryStore = ({ now = Date.now }: MemoryStoreOptions = {}): KeyVal
     },
     delete: async (key) => {
       entries.delete(key);
+    },
+    setIfNewer: async (key, version, value) => {
+      const entry = live(key);
+      if (entry !== undefined && entry.type !== "versioned") throw wrongType(key, "versioned value");
+      if (entry !== undefined && entry.version >= version) return false;
+      entries.set(key, { type: "versioned", version, value });
+      return true;
+    },
+    getVersioned: async (key) => {
+      const entry = live(key);
+      if (entry === undefined) return null;
+      if (entry.type !== "versioned") throw wrongType(key, "versioned value");
+      return { version: entry.version, value: entry.value };
     },
     incrementHashes: async (increments, ttlSeconds) => {
       const merged = mergeIncrements(increments, ttlSeconds);

@@ -31,7 +31,7 @@ describe("kvRoutingTables", () => {
     await tables.publish(table(1, 100));
     await tables.remove("hello");
     expect(await tables.get("hello")).toBeNull();
-    await kv.set("routing:bad", JSON.stringify({ workload: "bad", backends: "nope" }));
+    await kv.setIfNewer("routing:bad", 1, JSON.stringify({ workload: "bad", backends: "nope" }));
     expect(await tables.get("bad")).toBeNull();
   });
 });

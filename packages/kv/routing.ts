@@ -23,18 +23,16 @@ export interface RoutingTables {
 /** Routing tables kept as JSON under `routing:<workload>`. */
 export const kvRoutingTables = (kv: KeyValueStore): RoutingTables => {
   const get = async (workload: string): Promise<RoutingTable | null> => {
-    const raw = await kv.get(key(workload));
-    if (raw === null) return null;
-    const parsed = StoredTable.safeParse(JSON.parse(raw));
+    const stored = await kv.getVersioned(key(workload));
+    if (stored === null) return null;
+    const parsed = StoredTable.safeParse(JSON.parse(stored.value));
     return parsed.success ? parsed.data : null;
   };
   return {
     get,
     publish: async (table) => {
-      // Two publishers may race; versions come from one Postgres sequence, so the newer one wins.
-      const current = await get(table.workload);
-      if (current && current.version > table.version) return;
-      await kv.set(key(table.workload), JSON.stringify(table));
+      // Two publishers may race; versions move with the weights in Postgres, so the newer one wins.
+      await kv.setIfNewer(key(table.workload), table.version, JSON.stringify(table));
     },
     remove: (workload) => kv.delete(key(workload)),
   };

@@ -20,4 +20,12 @@ export interface KeyValueStore {
   incrementHashes(increments: readonly HashIncrement[], ttlSeconds: number): Promise<void>;
   /** Each key's counters, in the order asked; an empty record for a missing or expired key. */
   readHashes(keys: readonly string[]): Promise<Record<string, number>[]>;
+  /**
+   * Stores `value` with `version` in one atomic step unless the key already holds a version at or
+   * above it; returns whether it stored. Writers racing with versions from one ordered source
+   * therefore always leave the newest value.
+   */
+  setIfNewer(key: string, version: number, value: string): Promise<boolean>;
+  /** What `setIfNewer` stored, or null. */
+  getVersioned(key: string): Promise<{ readonly version: number; readonly value: string } | null>;
 }

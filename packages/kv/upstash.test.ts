@@ -53,6 +53,17 @@ describe("upstashStore", () => {
     expect(await other.get("shared")).toBe("theirs");
   });
 
+  it("keeps the newest versioned value when writers race, in one atomic step on Redis", async () => {
+    expect(await kv.getVersioned("table")).toBeNull();
+    const versions = Array.from({ length: 40 }, (_, i) => i + 1).sort(() => 0.5 - Math.random());
+    const stored = await Promise.all(versions.map((v) => kv.setIfNewer("table", v, `value ${v}:with colon`)));
+    expect(stored.some(Boolean)).toBe(true);
+    expect(await kv.getVersioned("table")).toEqual({ version: 40, value: "value 40:with colon" });
+    expect(await redis.direct.get(`${redis.prefix}table`)).toBe("40:value 40:with colon");
+    expect(await kv.setIfNewer("table", 40, "same")).toBe(false);
+    expect(await kv.setIfNewer("table", 41, "newer")).toBe(true);
+  });
+
   it("serves many concurrent calls, which the client batches", async () => {
     const keys = Array.from({ length: 50 }, (_, i) => `k${i}`);
     await Promise.all(keys.map((key, i) => kv.set(key, `value ${i}`)));
@@ -76,9 +87,7 @@ describe("kvRoutingTables on upstashStore", () => {
     );
     expect(await reader.get("hello")).toEqual(table(1, 100));
     expect(await reader.get("other")).toBeNull();
-    expect(JSON.parse((await redis.direct.get(`${redis.prefix}routing:hello`)) ?? "null")).toEqual(
-      table(1, 100),
-    );
+    expect(await redis.direct.get(`${redis.prefix}routing:hello`)).toBe(`1:${JSON.stringify(table(1, 100))}`);
   });
 
   it("never replaces a newer table with an older one", async () => {
@@ -96,7 +105,7 @@ describe("kvRoutingTables on upstashStore", () => {
     await tables.publish(table(1, 100));
     await tables.remove("hello");
     expect(await tables.get("hello")).toBeNull();
-    await kv.set("routing:bad", JSON.stringify({ workload: "bad", backends: "nope" }));
+    await kv.setIfNewer("routing:bad", 1, JSON.stringify({ workload: "bad", backends: "nope" }));
     expect(await tables.get("bad")).toBeNull();
   });
 });

@@ -24,6 +24,17 @@ const Counter = z
   .string()
   .regex(/^-?\d+$/, "not an integer")
   .transform(Number);
+// A versioned value is kept as one string, "<version>:<value>", so one GET reads both.
+const Versioned = z.string().regex(/^\d+:/, "not a versioned value");
+// Compares and sets in one step on the server: no other writer can come between.
+const SET_IF_NEWER = `
+local current = redis.call('GET', KEYS[1])
+if current then
+  local version = tonumber(string.match(current, '^(%d+):'))
+  if version and version >= tonumber(ARGV[1]) then return 0 end
+end
+redis.call('SET', KEYS[1], ARGV[1] .. ':' .. ARGV[2])
+return 1`;
 // HINCRBY answers the new value, EXPIRE 0 or 1.
 const Integers = z.array(z.number());
 
@@ -49,6 +60,17 @@ export const upstashStore = ({ url, token, prefix = "" }: UpstashStoreOptions): 
     },
     delete: async (key) => {
       await redis.del(prefix + key);
+    },
+    setIfNewer: async (key, version, value) => {
+      const stored = await redis.eval(SET_IF_NEWER, [prefix + key], [String(version), value]);
+      return parsed(z.number(), stored, "EVAL") === 1;
+    },
+    getVersioned: async (key) => {
+      const raw = await redis.get<string>(prefix + key);
+      if (raw === null || raw === undefined) return null;
+      const text = parsed(Versioned, raw, "GET");
+      const colon = text.indexOf(":");
+      return { version: Number(text.slice(0, colon)), value: text.slice(colon + 1) };
     },
     incrementHashes: async (increments, ttlSeconds) => {
       const merged = mergeIncrements(increments, ttlSeconds);

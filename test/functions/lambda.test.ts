@@ -1,7 +1,10 @@
+import { randomBytes } from "node:crypto";
+import { createClient } from "redis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type SimServer, startSimServer } from "#sim";
 import { migrate } from "#store";
 import { createTestDatabase, type TestDatabase } from "../support/database.ts";
+import { REDIS_URL } from "../support/redis.ts";
 import { startUpstashBridge, type UpstashBridge } from "../support/upstash-bridge.ts";
 
 /** A Lambda function URL event (payload format 2.0), as AWS sends it. */
@@ -29,6 +32,7 @@ const urlEvent = (method: string, path: string, body?: unknown) => ({
   },
 });
 
+const prefix = `test:lambda:${randomBytes(6).toString("hex")}:`;
 let db: TestDatabase;
 let bridge: UpstashBridge;
 let sim: SimServer;
@@ -44,6 +48,7 @@ beforeAll(async () => {
     UPSTASH_REDIS_REST_TOKEN: bridge.token,
     DEVSIM_SIM_URL: sim.url,
     RECONCILE_RUN_SECONDS: "1",
+    DEVSIM_KV_PREFIX: prefix,
     LOG_LEVEL: "silent",
   });
 });
@@ -51,6 +56,12 @@ afterAll(async () => {
   await sim?.close();
   await bridge?.close();
   await db?.drop();
+  const redis = createClient({ url: REDIS_URL });
+  await redis.connect();
+  for await (const keys of redis.scanIterator({ MATCH: `${prefix}*`, COUNT: 100 })) {
+    if (keys.length > 0) await redis.unlink(keys);
+  }
+  await redis.close();
 });
 
 describe("the deployed functions, invoked as AWS Lambda invokes them", () => {
