@@ -10,7 +10,7 @@ import {
   startRollout,
   updateWorkload,
 } from "#engine";
-import { findRollout, findWorkload, listRolloutEvents, type RolloutRecord } from "#store";
+import { findRollout, findWorkload, listAnalysis, listRolloutEvents, type RolloutRecord } from "#store";
 import { workloadInput } from "../support/fixtures.ts";
 import { type Harness, startHarness } from "../support/harness.ts";
 
@@ -144,6 +144,31 @@ describe("canary rollouts", () => {
     const rolledBack = await rollbackWorkload(h.deps, "web");
     expect(rolledBack).toMatchObject({ id: started.id, status: "rolled_back" });
     expect(await shares("web")).toEqual({ 3: 100 });
+  });
+});
+
+describe("analysis without traffic", () => {
+  it("never passes a canary step that receives no requests", async () => {
+    const quiet = {
+      type: "canary" as const,
+      steps: [{ setWeight: 20 }, { analysis: { durationSeconds: 1 } }],
+      analysis: AnalysisSettings.parse({ onInconclusive: "fail" }),
+      progressDeadlineSeconds: 600,
+    };
+    const { rollout: first } = await createWorkload(
+      h.deps,
+      workloadInput("quiet", { targets, strategy: quiet }),
+    );
+    if (!first) throw new Error("no first rollout");
+    await settled(first.id);
+    const started = await startRollout(h.deps, "quiet", { image: "registry.example.com/app:2" });
+    const done = await settled(started.id);
+    expect(done.status).toBe("rolled_back");
+    expect(done.message).toMatch(/inconclusive/);
+    const verdicts = await listAnalysis(h.deps.sql, started.id);
+    expect(verdicts.map((v) => v.verdict)).not.toContain("pass");
+    expect(verdicts.at(-1)).toMatchObject({ verdict: "inconclusive", metric: "noRequests" });
+    expect(await shares("quiet")).toEqual({ 1: 100 });
   });
 });
 
