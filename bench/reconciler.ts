@@ -9,12 +9,11 @@
  * Needs Postgres on 127.0.0.1:5432 (TEST_DATABASE_ADMIN_URL) and pgbench on the PATH.
  */
 import { execFileSync } from "node:child_process";
-import { createSimAdapters } from "#adapters/sim";
-import { SIM_REGIONS, silentLogger } from "#core";
-import { type CommandDeps, createReconciler, createWorkload } from "#engine";
-import { kvMetricSource, kvRoutingTables, memoryStore } from "#kv";
+import { createReconciler, createWorkload } from "#engine";
+import { memoryStore } from "#kv";
 import { startSimServer } from "#sim";
 import { connectDatabase, migrate } from "#store";
+import { controlPlaneFor } from "../test/support/control-plane.ts";
 import { createTestDatabase } from "../test/support/database.ts";
 import { workloadInput } from "../test/support/fixtures.ts";
 
@@ -34,16 +33,8 @@ const run = async (copies: number): Promise<{ steps: number; seconds: number }> 
   const sim = await startSimServer({ startupMs: 0 });
   try {
     await migrate(db.sql);
-    const kv = memoryStore();
-    const deps: CommandDeps = {
-      sql: db.sql,
-      adapters: createSimAdapters(sim.url),
-      routing: kvRoutingTables(kv),
-      outcomes: kvMetricSource(kv),
-      log: silentLogger,
-      regions: SIM_REGIONS,
-      kick: () => {},
-    };
+    const deps = controlPlaneFor({ sql: db.sql, simUrl: sim.url, kv: memoryStore() });
+
     for (let i = 0; i < rollouts; i++) {
       await createWorkload(
         deps,

@@ -1,18 +1,17 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { join } from "node:path";
-import { createClient } from "redis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createSimAdapters } from "#adapters/sim";
-import { CLOUDS, SIM_REGIONS, silentLogger } from "#core";
+import { CLOUDS, SIM_REGIONS } from "#core";
 import { type CommandDeps, createWorkload } from "#engine";
-import { kvMetricSource, kvRoutingTables, upstashStore } from "#kv";
+import { upstashStore } from "#kv";
 import { type SimServer, startSimServer } from "#sim";
 import { migrate } from "#store";
+import { controlPlaneFor } from "../support/control-plane.ts";
 import { createTestDatabase, type TestDatabase } from "../support/database.ts";
 import { eventually } from "../support/devsim-process.ts";
 import { workloadInput } from "../support/fixtures.ts";
-import { REDIS_URL } from "../support/redis.ts";
+import { deleteKeys } from "../support/redis.ts";
 import { startUpstashBridge, type UpstashBridge } from "../support/upstash-bridge.ts";
 
 const BIN = join(import.meta.dirname, "..", "..", "packages", "cli", "bin.ts");
@@ -36,15 +35,7 @@ beforeAll(async () => {
   bridge = await startUpstashBridge();
   sim = await startSimServer({ startupMs: 20 });
   const kv = upstashStore({ url: bridge.url, token: bridge.token, prefix });
-  deps = {
-    sql: db.sql,
-    adapters: createSimAdapters(sim.url),
-    routing: kvRoutingTables(kv),
-    outcomes: kvMetricSource(kv),
-    log: silentLogger,
-    regions: SIM_REGIONS,
-    kick: () => {},
-  };
+  deps = controlPlaneFor({ sql: db.sql, simUrl: sim.url, kv });
 });
 afterAll(async () => {
   for (const child of copies) child.kill("SIGKILL");
@@ -52,12 +43,7 @@ afterAll(async () => {
   await sim?.close();
   await bridge?.close();
   await db?.drop();
-  const redis = createClient({ url: REDIS_URL });
-  await redis.connect();
-  for await (const keys of redis.scanIterator({ MATCH: `${prefix}*`, COUNT: 500 })) {
-    if (keys.length > 0) await redis.unlink(keys);
-  }
-  await redis.close();
+  await deleteKeys(prefix);
 });
 
 const startCopy = (): ChildProcess => {

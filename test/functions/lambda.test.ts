@@ -1,10 +1,9 @@
 import { randomBytes } from "node:crypto";
-import { createClient } from "redis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type SimServer, startSimServer } from "#sim";
 import { migrate } from "#store";
 import { createTestDatabase, type TestDatabase } from "../support/database.ts";
-import { REDIS_URL } from "../support/redis.ts";
+import { deleteKeys } from "../support/redis.ts";
 import { startUpstashBridge, type UpstashBridge } from "../support/upstash-bridge.ts";
 
 /** A Lambda function URL event (payload format 2.0), as AWS sends it. */
@@ -56,12 +55,7 @@ afterAll(async () => {
   await sim?.close();
   await bridge?.close();
   await db?.drop();
-  const redis = createClient({ url: REDIS_URL });
-  await redis.connect();
-  for await (const keys of redis.scanIterator({ MATCH: `${prefix}*`, COUNT: 100 })) {
-    if (keys.length > 0) await redis.unlink(keys);
-  }
-  await redis.close();
+  await deleteKeys(prefix);
 });
 
 describe("the deployed functions, invoked as AWS Lambda invokes them", () => {

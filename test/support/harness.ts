@@ -1,9 +1,9 @@
-import { createSimAdapters } from "#adapters/sim";
-import { type Logger, SIM_REGIONS, silentLogger } from "#core";
+import { type Logger, silentLogger } from "#core";
 import { type CommandDeps, createReconciler, type Reconciler, type ReconcilerOptions } from "#engine";
-import { kvMetricSource, kvRoutingTables, memoryStore, type RoutingTables } from "#kv";
+import { memoryStore, type RoutingTables } from "#kv";
 import { type SimServer, startSimServer } from "#sim";
 import { migrate } from "#store";
+import { controlPlaneFor } from "./control-plane.ts";
 import { createTestDatabase } from "./database.ts";
 
 /** A control plane without HTTP: real Postgres, the real simulated world, the sim adapters. */
@@ -31,18 +31,9 @@ export const startHarness = async (log: Logger = silentLogger): Promise<Harness>
     await db.drop();
     throw error;
   }
-  const adapters = createSimAdapters(sim.url);
-  const kv = memoryStore();
-  const routing = kvRoutingTables(kv);
-  const deps: CommandDeps = {
-    sql: db.sql,
-    adapters,
-    routing,
-    outcomes: kvMetricSource(kv),
-    log,
-    regions: SIM_REGIONS,
-    kick: () => {},
-  };
+  const deps: CommandDeps = controlPlaneFor({ sql: db.sql, simUrl: sim.url, kv: memoryStore(), log });
+  const { routing } = deps;
+
   const reconciler = (options: ReconcilerOptions = {}) => createReconciler(deps, { drainMs: 20, ...options });
   const main = reconciler();
   return {

@@ -53,3 +53,16 @@ export const useRedisFixture = (label: string): RedisFixture => {
     },
   };
 };
+
+/** Deletes every key under `prefix` from the test Redis: for files that share one prefix across tests. */
+export const deleteKeys = async (prefix: string): Promise<void> => {
+  const redis = createClient({ url: REDIS_URL });
+  await redis.connect();
+  try {
+    for await (const keys of redis.scanIterator({ MATCH: `${prefix}*`, COUNT: 500 })) {
+      if (keys.length > 0) await redis.unlink(keys);
+    }
+  } finally {
+    await redis.close();
+  }
+};
