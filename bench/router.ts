@@ -1,9 +1,16 @@
 import { chmodSync, mkdtempSync, rmSync } from "node:fs";
-import { availableParallelism, tmpdir } from "node:os";
+import { availableParallelism, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { nginxVersion, startNginx } from "./router/nginx.ts";
-import { onStop, type Resident, resident, startNode, stopAll, waitUntilServing } from "./router/processes.ts";
+import {
+  onStop,
+  type Resident,
+  resident,
+  startNode,
+  stopAllAndWait,
+  waitUntilServing,
+} from "./router/processes.ts";
 import { type WrkResult, wrk, wrkVersion } from "./router/wrk.ts";
 
 // Our router against direct requests to a backend and against nginx with the same two weighted
@@ -219,6 +226,8 @@ const main = async (): Promise<void> => {
     `${availableParallelism()} cores, Node ${process.version}, ${wrkLine}, ${nginxLine ?? "no nginx"}`,
   );
   progress(`router: ${TABLE === "kv" ? "in-memory KV" : "static"} routing table`);
+  // Other work on the machine moves every figure; the load average tells whether there was any.
+  progress(`load average before: ${loadavg()[0]?.toFixed(2)}`);
 
   progress("starting two backends");
   const here = import.meta.dirname;
@@ -276,6 +285,9 @@ const main = async (): Promise<void> => {
   }
   for (const path of paths) path.memory = resident(path.pid);
   report(paths, pacedRate, delayMs);
+  process.stdout.write(
+    `\nLoad average (1 min) at the end: ${loadavg()[0]?.toFixed(2)} on ${availableParallelism()} cores.\n`,
+  );
 };
 
 try {
@@ -284,5 +296,5 @@ try {
   process.stderr.write(`bench failed: ${error instanceof Error ? error.message : String(error)}\n`);
   process.exitCode = 1;
 } finally {
-  stopAll();
+  await stopAllAndWait();
 }

@@ -8,21 +8,38 @@ import { createInterface } from "node:readline";
 const children = new Set<ChildProcess>();
 const cleanups: (() => void)[] = [];
 
-/** Remembers a child process (or any clean-up) for `stopAll`. */
+/** Remembers a child process, so that `stopAll` stops it. */
 export const track = (child: ChildProcess): ChildProcess => {
   children.add(child);
   child.once("exit", () => children.delete(child));
   return child;
 };
 
+/** Something to do once the processes are stopped (removing a scratch directory, say). */
 export const onStop = (cleanup: () => void): void => {
   cleanups.push(cleanup);
 };
 
-/** Stops every tracked process (SIGTERM) and runs the clean-ups; safe to call more than once. */
+/** Stops every tracked process (SIGTERM) and runs the clean-ups at once; safe to call more than once. */
 export const stopAll = (): void => {
   for (const child of children) child.kill("SIGTERM");
   children.clear();
+  for (const cleanup of cleanups.splice(0)) cleanup();
+};
+
+/** As `stopAll`, but runs the clean-ups once the processes have exited (3 s at most), so none writes after. */
+export const stopAllAndWait = async (): Promise<void> => {
+  const exited = [...children].map(
+    (child) =>
+      new Promise<void>((resolve) =>
+        child.exitCode !== null ? resolve() : child.once("exit", () => resolve()),
+      ),
+  );
+  for (const child of children) child.kill("SIGTERM");
+  children.clear();
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([Promise.all(exited), new Promise((resolve) => (timer = setTimeout(resolve, 3_000)))]);
+  clearTimeout(timer);
   for (const cleanup of cleanups.splice(0)) cleanup();
 };
 

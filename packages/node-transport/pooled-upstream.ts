@@ -66,9 +66,11 @@ const outgoingHeaders = (request: Request, https: boolean): string[] => {
 
 /**
  * An `Upstream` for Node: fetch's contract (method, headers, streamed bodies both ways, the
- * request's signal, decoded response bodies with the encoding headers left as they came, a thrown
- * `TypeError` when no answer comes), over keep-alive connections pooled per origin by undici.
- * Several times faster than the global fetch, which builds far more per request.
+ * request's signal, bodies decoded as fetch decodes them with their encoding headers left as they
+ * came, a thrown `TypeError` when no answer comes), over keep-alive connections pooled per origin
+ * by undici. Two liberties: headers about its own connection to the backend (`connection`,
+ * `keep-alive`, `transfer-encoding`) are not passed on, and a body that arrived whole with its
+ * headers is handed over as bytes rather than as a stream, which servers write in one go.
  *
  * @example
  * const upstream = pooledUpstream()

@@ -3,7 +3,7 @@ import { Hono } from "hono";
 import type { GetConnInfo } from "hono/conninfo";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import type { Backend, RoutingTable } from "#core";
-import { adaptResponseHeadersInPlace, downstreamResponseHeaders, upstreamRequestHeaders } from "./headers.ts";
+import { adaptResponseHeadersInPlace, downstreamResponseHeaders, forwardRequestHeaders } from "./headers.ts";
 import { OutcomeCounters, type OutcomeKey } from "./outcomes.ts";
 import { pickBackend } from "./pick.ts";
 import { resolveWorkload } from "./resolve.ts";
@@ -125,11 +125,7 @@ export const trafficRouter = ({
     const source = request.method === "GET" || request.method === "HEAD" ? null : request.body;
     // A retry needs the body a second time; the spare branch is dropped as soon as it is not needed.
     const [body, spare] = idempotent && source ? source.tee() : [source, null];
-    const headers = upstreamRequestHeaders(request.headers, {
-      clientAddress: getConnInfo?.(c).remote.address,
-      host,
-      proto: url.protocol.slice(0, -1),
-    });
+    const from = { clientAddress: getConnInfo?.(c).remote.address, host, proto: url.protocol.slice(0, -1) };
 
     const attempt = async (
       backend: Backend,
@@ -145,13 +141,15 @@ export const trafficRouter = ({
       try {
         const init: StreamingRequestInit = {
           method: request.method,
-          headers,
           body: attemptBody,
           duplex: "half",
           redirect: "manual",
           signal: request.signal,
         };
-        const response = await fetch(new Request(upstreamUrl(backend, path), init));
+        const outgoing = new Request(upstreamUrl(backend, path), init);
+        // Filled in place: headers given in `init` would be built once here and copied once more.
+        forwardRequestHeaders(outgoing.headers, request.headers, from);
+        const response = await fetch(outgoing);
         counters.record(key, response.status, now() - started);
         return response;
       } catch {

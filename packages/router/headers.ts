@@ -56,19 +56,39 @@ export interface ForwardedFrom {
 }
 
 /**
+ * Appends to `target` the headers to send a backend, as `upstreamRequestHeaders` describes them.
+ * The router fills a new Request's own headers this way, which spares building them twice.
+ */
+export const forwardRequestHeaders = (target: Headers, incoming: Headers, from: ForwardedFrom): void => {
+  const named = namedByConnection(incoming.get("connection"));
+  let forwardedFor: string | null = null;
+  // Iteration yields lower-case names, duplicates joined, and each set-cookie on its own.
+  for (const [name, value] of incoming) {
+    if (HOP_BY_HOP.has(name) || NOT_FORWARDED.has(name) || named?.has(name)) continue;
+    if (name === "x-forwarded-for" && from.clientAddress) forwardedFor = value;
+    else if (!(name === "x-forwarded-host" && from.host) && name !== "x-forwarded-proto") {
+      target.append(name, value);
+    }
+  }
+  if (from.clientAddress) {
+    target.append(
+      "x-forwarded-for",
+      forwardedFor ? `${forwardedFor}, ${from.clientAddress}` : from.clientAddress,
+    );
+  }
+  if (from.host) target.append("x-forwarded-host", from.host);
+  target.append("x-forwarded-proto", from.proto);
+};
+
+/**
  * The headers to send a backend: the client's, without hop-by-hop ones, `host` and
  * `accept-encoding` (fetch decodes what it receives, so the runtime chooses what it asks for),
  * and with `x-forwarded-for` (appended to), `x-forwarded-host` and `x-forwarded-proto` set.
  * Runs after the client's `connection` header is honoured, so a client cannot strip these.
  */
 export const upstreamRequestHeaders = (incoming: Headers, from: ForwardedFrom): Headers => {
-  const headers = withoutHopByHop(incoming, NOT_FORWARDED);
-  if (from.clientAddress) {
-    const before = headers.get("x-forwarded-for");
-    headers.set("x-forwarded-for", before ? `${before}, ${from.clientAddress}` : from.clientAddress);
-  }
-  if (from.host) headers.set("x-forwarded-host", from.host);
-  headers.set("x-forwarded-proto", from.proto);
+  const headers = new Headers();
+  forwardRequestHeaders(headers, incoming, from);
   return headers;
 };
 
