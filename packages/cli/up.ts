@@ -98,7 +98,13 @@ export const up = async (options: UpOptions, log: Logger): Promise<Running> => {
       ...commands,
       metrics,
       ready: () => databaseIsReachable(sql, 1_000),
-      extraMetrics: () => renderOutcomeMetrics(sinceStart.snapshot()),
+      // Everything counted so far: what was flushed, and what waits for the next flush.
+      extraMetrics: () => {
+        const total = new OutcomeCounters({ bucketBoundsMs });
+        total.merge(sinceStart.snapshot());
+        total.merge(counters.snapshot());
+        return renderOutcomeMetrics(total.snapshot());
+      },
     });
     const apiServer = await listen(api.fetch, options.host, options.port, "API");
     stack.push(apiServer.close);
