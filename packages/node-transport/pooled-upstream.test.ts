@@ -1,7 +1,7 @@
 import { gzipSync } from "node:zlib";
 import { afterEach, describe, expect, it } from "vitest";
+import { closeTestServers, deadUrl, listen } from "../../test/support/http-servers.ts";
 import { type PooledUpstream, type PooledUpstreamOptions, pooledUpstream } from "./pooled-upstream.ts";
-import { closeTestServers, deadUrl, listen } from "./test-servers.ts";
 
 // The transport on its own: the parts of fetch's contract the router relies on.
 

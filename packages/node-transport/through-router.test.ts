@@ -6,8 +6,8 @@ import { getConnInfo } from "@hono/node-server/conninfo";
 import { afterEach, describe, expect, it } from "vitest";
 import type { Backend, RoutingTable } from "#core";
 import { createRouter, OutcomeCounters, staticTableSource } from "#router";
+import { closeTestServers, deadUrl, listen } from "../../test/support/http-servers.ts";
 import { type PooledUpstream, pooledUpstream } from "./pooled-upstream.ts";
-import { closeTestServers, deadUrl, listen } from "./test-servers.ts";
 
 // The router with the pooled upstream as its transport, against real node:http backends.
 

@@ -1,15 +1,10 @@
-import {
-  createServer,
-  type IncomingHttpHeaders,
-  type RequestListener,
-  request,
-  type Server,
-} from "node:http";
+import { type IncomingHttpHeaders, request } from "node:http";
 import { gzipSync } from "node:zlib";
 import { getRequestListener } from "@hono/node-server";
 import { getConnInfo } from "@hono/node-server/conninfo";
 import { afterEach, describe, expect, it } from "vitest";
 import type { Backend, RoutingTable } from "#core";
+import { closeTestServers, deadUrl, listen } from "../../test/support/http-servers.ts";
 import { createRouter } from "./app.ts";
 import { OutcomeCounters } from "./outcomes.ts";
 import { cachedTableSource, type RoutingTableSource, staticTableSource } from "./table-source.ts";
@@ -24,32 +19,7 @@ interface Echo {
   readonly body: string;
 }
 
-const servers: Server[] = [];
-
-const close = (server: Server): Promise<void> =>
-  new Promise((resolve) => {
-    if (!server.listening) return resolve();
-    server.close(() => resolve());
-    // fetch keeps connections alive; without this, close would wait for them to time out.
-    server.closeAllConnections();
-  });
-
-afterEach(async () => {
-  await Promise.all(servers.splice(0).map(close));
-});
-
-/** Starts a server on 127.0.0.1 at a free port; it is closed after each test, pass or fail. */
-const listen = async (handler: RequestListener): Promise<{ server: Server; url: string }> => {
-  const server = createServer(handler);
-  servers.push(server);
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => resolve());
-  });
-  const address = server.address();
-  if (address === null || typeof address === "string") throw new Error("expected a TCP address");
-  return { server, url: `http://127.0.0.1:${address.port}` };
-};
+afterEach(closeTestServers);
 
 /** A backend that answers with what it received, as JSON. */
 const echoBackend = async (name: string): Promise<string> => {
@@ -67,13 +37,6 @@ const echoBackend = async (name: string): Promise<string> => {
       } satisfies Echo),
     );
   });
-  return url;
-};
-
-/** The URL of a port that was just closed, so connecting to it is refused. */
-const deadBackend = async (): Promise<string> => {
-  const { server, url } = await listen(() => {});
-  await close(server);
   return url;
 };
 
@@ -180,7 +143,7 @@ describe("router against real HTTP backends", () => {
   });
 
   it("retries a GET that finds a closed port on the live backend, and counts both", async () => {
-    const dead = await deadBackend();
+    const dead = await deadUrl();
     const live = await echoBackend("live");
     const counters = new OutcomeCounters();
     const app = createRouter({
@@ -199,7 +162,7 @@ describe("router against real HTTP backends", () => {
   });
 
   it("retries a PUT that finds a closed port with its whole body", async () => {
-    const dead = await deadBackend();
+    const dead = await deadUrl();
     const live = await echoBackend("live");
     const app = createRouter({
       table: staticTableSource([tableOf(backend(1, 99, dead), backend(2, 1, live))]),
@@ -214,7 +177,7 @@ describe("router against real HTTP backends", () => {
   });
 
   it("answers a POST that finds a closed port with 502 and does not retry it", async () => {
-    const dead = await deadBackend();
+    const dead = await deadUrl();
     const live = await echoBackend("live");
     const counters = new OutcomeCounters();
     const app = createRouter({

@@ -1,7 +1,7 @@
 import { createServer, type RequestListener, type Server } from "node:http";
 import type { Socket } from "node:net";
 
-// Real node:http servers on loopback for the tests of this folder; not used by the transport itself.
+// Real node:http servers on loopback, for tests of the router and its transports.
 
 export interface TestServer {
   readonly server: Server;
