@@ -1,12 +1,7 @@
 import { describe, expect, it } from "vitest";
+import { routingTable as table } from "../../test/support/fixtures.ts";
 import { memoryStore } from "./memory.ts";
 import { kvRoutingTables } from "./routing.ts";
-
-const table = (version: number, weight: number) => ({
-  workload: "hello",
-  version,
-  backends: [{ cloud: "aws" as const, region: "us-east-1", revision: 1, weight, url: "http://127.0.0.1:1" }],
-});
 
 describe("kvRoutingTables", () => {
   it("round-trips a published table", async () => {

@@ -3,6 +3,7 @@ import type { AddressInfo } from "node:net";
 import { getRequestListener } from "@hono/node-server";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { DevsimError } from "#core";
+import { routingTable as table } from "../../test/support/fixtures.ts";
 import { useRedisFixture } from "../../test/support/redis.ts";
 import { kvRoutingTables } from "./routing.ts";
 import type { KeyValueStore } from "./store.ts";
@@ -12,12 +13,6 @@ const redis = useRedisFixture("kv-upstash");
 let kv: KeyValueStore;
 beforeEach(() => {
   kv = upstashStore({ url: redis.bridge.url, token: redis.bridge.token, prefix: redis.prefix });
-});
-
-const table = (version: number, weight: number) => ({
-  workload: "hello",
-  version,
-  backends: [{ cloud: "aws" as const, region: "us-east-1", revision: 1, weight, url: "http://127.0.0.1:1" }],
 });
 
 describe("upstashStore", () => {

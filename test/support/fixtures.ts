@@ -1,4 +1,4 @@
-import type { WorkloadInput } from "#core";
+import type { RoutingTable, WorkloadInput } from "#core";
 
 /** A valid workload on two clouds; tests override what they are about. */
 export const workloadInput = (name: string, overrides: Partial<WorkloadInput> = {}): WorkloadInput => ({
@@ -13,4 +13,11 @@ export const workloadInput = (name: string, overrides: Partial<WorkloadInput> = 
   ],
   strategy: { type: "rolling", progressDeadlineSeconds: 600 },
   ...overrides,
+});
+
+/** A one-backend routing table for `hello`, at a version and weight. */
+export const routingTable = (version: number, weight: number): RoutingTable => ({
+  workload: "hello",
+  version,
+  backends: [{ cloud: "aws", region: "us-east-1", revision: 1, weight, url: "http://127.0.0.1:1" }],
 });
