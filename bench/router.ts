@@ -2,6 +2,7 @@ import { chmodSync, mkdtempSync, rmSync } from "node:fs";
 import { availableParallelism, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
+import { build } from "esbuild";
 import { nginxVersion, startNginx } from "./router/nginx.ts";
 import {
   onStop,
@@ -15,7 +16,7 @@ import { type WrkResult, wrk, wrkVersion } from "./router/wrk.ts";
 
 // Our router against direct requests to a backend and against nginx with the same two weighted
 // upstreams, all driven by wrk with the same threads, connections and duration, on loopback; the
-// router on the global fetch is a second baseline. Two phases:
+// web front end (for edge runtimes) on the global fetch is a second baseline. Two phases:
 //
 // 1. Throughput: every connection sends as fast as answers come (req/s; the latencies there are
 //    mostly queueing, by Little's law connections / req/s).
@@ -23,10 +24,13 @@ import { type WrkResult, wrk, wrkVersion } from "./router/wrk.ts";
 //    requests (a wrk Lua delay), so every path sees about the same request rate; p50/p99 there, and
 //    what each adds to direct requests.
 //
-// Targets for the router on the pooled upstream: at least a third of nginx's throughput on the same
+// Targets for the router's Node front end (`nodeRouter`, as `devsim up` serves it): at least a third of nginx's throughput on the same
 // cores, p99 under 5 ms at that load, the router process under 150 MB resident (its peak).
 //
-// The pooled router runs twice: with Node's defaults, as `devsim up` runs, and with the node flags
+// Routers run as deployed code runs: bundled by esbuild into one file, as SST bundles functions,
+// rather than through Node's type stripping, whose compiler alone holds about 40 MB.
+//
+// The Node front end runs twice: with Node's defaults, as `devsim up` runs, and with the node flags
 // of --router-node-flags (by default a young generation capped at 8 MB per semi-space; Node 24
 // otherwise grows it to 64 MB under load, which is most of the router's resident memory).
 //
@@ -193,7 +197,7 @@ const report = (paths: readonly Measured[], pacedRate: number | undefined, delay
   }
   const verdict = (ok: boolean | undefined) => (ok === undefined ? "n/a " : ok ? "PASS" : "FAIL");
   const theirs = nginx?.saturated?.requestsPerSecond;
-  for (const router of paths.filter((p) => p.name.startsWith("router, pooled"))) {
+  for (const router of paths.filter((p) => p.name.startsWith("router, node"))) {
     const ours = router.saturated?.requestsPerSecond;
     out.push(
       "",
@@ -244,23 +248,38 @@ const main = async (): Promise<void> => {
     // Its master process alone would understate it (the worker is another process), so no memory figure.
     paths.push({ name: "nginx", url: nginx.url });
   }
-  const routers: { transport: "pooled" | "fetch"; name: string; nodeFlags: readonly string[] }[] = [
-    { transport: "pooled", name: "router, pooled upstream", nodeFlags: [] },
+  progress("bundling the router server");
+  const routerBundle = join(scratch, "router-server.mjs");
+  await build({
+    entryPoints: [join(here, "router/server.ts")],
+    outfile: routerBundle,
+    bundle: true,
+    platform: "node",
+    format: "esm",
+    target: "node24",
+    logLevel: "warning",
+    // CommonJS dependencies inside an ES module bundle still call require.
+    banner: {
+      js: "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);",
+    },
+  });
+  const routers: { transport: "node" | "fetch"; name: string; nodeFlags: readonly string[] }[] = [
+    { transport: "node", name: "router, node front end", nodeFlags: [] },
     ...(ROUTER_NODE_FLAGS.length > 0
       ? [
           {
-            transport: "pooled" as const,
-            name: `router, pooled, ${ROUTER_NODE_FLAGS.join(" ")}`,
+            transport: "node" as const,
+            name: `router, node, ${ROUTER_NODE_FLAGS.join(" ")}`,
             nodeFlags: ROUTER_NODE_FLAGS,
           },
         ]
       : []),
-    { transport: "fetch", name: "router, global fetch", nodeFlags: [] },
+    { transport: "fetch", name: "router, web front end on fetch", nodeFlags: [] },
   ];
   for (const { transport, name, nodeFlags } of routers) {
     progress(`starting the ${name}`);
     const targets = upstreams.map((u) => `${u.url}=${u.weight}`);
-    const script = join(here, "router/server.ts");
+    const script = routerBundle;
     const router = await startNode(script, [transport, TABLE, WORKLOAD, ...targets], nodeFlags);
     const url = `${router.url}${PREFIX}`;
     await waitUntilServing(url);

@@ -1,5 +1,6 @@
+import { createServer, type RequestListener } from "node:http";
 import type { AddressInfo } from "node:net";
-import { serve } from "@hono/node-server";
+import { getRequestListener } from "@hono/node-server";
 import { DevsimError } from "#core";
 
 export interface Listening {
@@ -8,17 +9,18 @@ export interface Listening {
   close(): Promise<void>;
 }
 
-/** Serves a fetch handler over HTTP on Node; a taken port is a clear error, not a crash. */
-export const listen = async (
-  fetch: (request: Request) => Response | Promise<Response>,
+/** Serves a Node request listener over HTTP; a taken port is a clear error, not a crash. */
+export const listenNode = async (
+  listener: RequestListener,
   host: string,
   port: number,
   what: string,
 ): Promise<Listening> => {
-  const server = serve({ fetch, hostname: host, port });
+  const server = createServer(listener);
   const address = await new Promise<AddressInfo>((resolve, reject) => {
     server.once("listening", () => resolve(server.address() as AddressInfo));
     server.once("error", reject);
+    server.listen(port, host);
   }).catch((error: unknown) => {
     const reason =
       error instanceof Error && "code" in error && error.code === "EADDRINUSE"
@@ -36,7 +38,15 @@ export const listen = async (
     close: () =>
       new Promise<void>((resolve) => {
         server.close(() => resolve());
-        if ("closeAllConnections" in server) server.closeAllConnections();
+        server.closeAllConnections();
       }),
   };
 };
+
+/** Serves a fetch handler (a Hono app's `fetch`) over HTTP on Node. */
+export const listen = (
+  fetch: (request: Request) => Response | Promise<Response>,
+  host: string,
+  port: number,
+  what: string,
+): Promise<Listening> => listenNode(getRequestListener(fetch), host, port, what);

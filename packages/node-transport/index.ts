@@ -1,1 +1,1 @@
-export { type PooledUpstream, type PooledUpstreamOptions, pooledUpstream } from "./pooled-upstream.ts";
+export { type NodeRouter, type NodeRouterOptions, nodeRouter } from "./node-router.ts";

@@ -1,44 +1,20 @@
-import { type IncomingHttpHeaders, request } from "node:http";
+import { request } from "node:http";
 import { gzipSync } from "node:zlib";
 import { getRequestListener } from "@hono/node-server";
 import { getConnInfo } from "@hono/node-server/conninfo";
 import { afterEach, describe, expect, it } from "vitest";
 import type { Backend, RoutingTable } from "#core";
-import { closeTestServers, deadUrl, listen } from "../../test/support/http-servers.ts";
+import { closeTestServers, deadUrl, type Echo, echoServer, listen } from "../../test/support/http-servers.ts";
 import { createRouter } from "./app.ts";
 import { OutcomeCounters } from "./outcomes.ts";
 import { cachedTableSource, type RoutingTableSource, staticTableSource } from "./table-source.ts";
 
 // Real backends on loopback, reached through the platform's fetch, as on an edge runtime.
 
-interface Echo {
-  readonly name: string;
-  readonly method: string;
-  readonly url: string;
-  readonly headers: IncomingHttpHeaders;
-  readonly body: string;
-}
-
 afterEach(closeTestServers);
 
-/** A backend that answers with what it received, as JSON. */
-const echoBackend = async (name: string): Promise<string> => {
-  const { url } = await listen(async (req, res) => {
-    const chunks: Buffer[] = [];
-    for await (const chunk of req) chunks.push(chunk as Buffer);
-    res.setHeader("content-type", "application/json");
-    res.end(
-      JSON.stringify({
-        name,
-        method: req.method ?? "",
-        url: req.url ?? "",
-        headers: req.headers,
-        body: Buffer.concat(chunks).toString(),
-      } satisfies Echo),
-    );
-  });
-  return url;
-};
+/** A backend that answers with what it received, as JSON; its URL. */
+const echoBackend = async (name: string): Promise<string> => (await echoServer(name)).url;
 
 const backend = (revision: number, weight: number, url: string): Backend => ({
   cloud: revision === 1 ? "aws" : "digitalocean",

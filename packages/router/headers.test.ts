@@ -1,5 +1,11 @@
 import { describe, expect, it } from "vitest";
-import { adaptResponseHeadersInPlace, downstreamResponseHeaders, upstreamRequestHeaders } from "./headers.ts";
+import {
+  adaptResponseHeadersInPlace,
+  downstreamResponseHeaders,
+  forwardRawRequestHeaders,
+  rawResponseHeaders,
+  upstreamRequestHeaders,
+} from "./headers.ts";
 
 const HOP_BY_HOP = {
   connection: "keep-alive",
@@ -186,5 +192,118 @@ describe("adaptResponseHeadersInPlace", () => {
     const before = entries(headers);
     expect(adaptResponseHeadersInPlace(headers, "x-devsim-backend", "b")).toBe(false);
     expect(entries(headers)).toEqual(before);
+  });
+});
+
+describe("forwardRawRequestHeaders", () => {
+  const from = { clientAddress: "10.0.0.9", host: "shop.example.com", proto: "https" };
+
+  it("keeps end-to-end headers with their case and order, and accept-encoding too", () => {
+    const out = forwardRawRequestHeaders(
+      ["Host", "router", "Accept", "*/*", "Accept-Encoding", "gzip", "Set-Cookie", "a", "Set-Cookie", "b"],
+      from,
+    );
+    expect(out).toEqual([
+      "Accept",
+      "*/*",
+      "Accept-Encoding",
+      "gzip",
+      "Set-Cookie",
+      "a",
+      "Set-Cookie",
+      "b",
+      "x-forwarded-for",
+      "10.0.0.9",
+      "x-forwarded-host",
+      "shop.example.com",
+      "x-forwarded-proto",
+      "https",
+    ]);
+  });
+
+  it("drops hop-by-hop headers and those the connection header names, in any case", () => {
+    const out = forwardRawRequestHeaders(
+      [
+        "Connection",
+        "keep-alive, X-Trace",
+        "Keep-Alive",
+        "5",
+        "X-TRACE",
+        "1",
+        "TE",
+        "trailers",
+        "X-Kept",
+        "y",
+      ],
+      { host: null, proto: "http" },
+    );
+    expect(out).toEqual(["X-Kept", "y", "x-forwarded-proto", "http"]);
+  });
+
+  it("appends the client to every x-forwarded-for it sent, and replaces the client's host and proto", () => {
+    const out = forwardRawRequestHeaders(
+      [
+        "X-Forwarded-For",
+        "1.1.1.1",
+        "x-forwarded-for",
+        "2.2.2.2",
+        "X-Forwarded-Host",
+        "spoofed",
+        "X-Forwarded-Proto",
+        "ftp",
+      ],
+      from,
+    );
+    expect(out).toEqual([
+      "x-forwarded-for",
+      "1.1.1.1, 2.2.2.2, 10.0.0.9",
+      "x-forwarded-host",
+      "shop.example.com",
+      "x-forwarded-proto",
+      "https",
+    ]);
+  });
+
+  it("passes the client's x-forwarded-for on untouched when its own address is unknown", () => {
+    expect(forwardRawRequestHeaders(["X-Forwarded-For", "1.1.1.1"], { host: null, proto: "http" })).toEqual([
+      "X-Forwarded-For",
+      "1.1.1.1",
+      "x-forwarded-proto",
+      "http",
+    ]);
+  });
+});
+
+describe("rawResponseHeaders", () => {
+  it("flattens repeated headers, keeps codings and drops hop-by-hop and connection-named ones", () => {
+    const out = rawResponseHeaders(
+      {
+        "content-type": "text/plain",
+        "content-encoding": "gzip",
+        "content-length": "12",
+        "set-cookie": ["a=1", "b=2"],
+        connection: "keep-alive, x-internal",
+        "keep-alive": "timeout=5",
+        "transfer-encoding": "chunked",
+        "x-internal": "secret",
+        "x-devsim-backend": "forged",
+      },
+      "x-devsim-backend",
+      "aws/us-east-1/3",
+    );
+    expect(out).toEqual([
+      "content-type",
+      "text/plain",
+      "content-encoding",
+      "gzip",
+      "content-length",
+      "12",
+      "set-cookie",
+      "a=1",
+      "set-cookie",
+      "b=2",
+      "x-devsim-backend",
+      "aws/us-east-1/3",
+    ]);
   });
 });

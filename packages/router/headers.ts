@@ -129,3 +129,64 @@ export const adaptResponseHeadersInPlace = (headers: Headers, name: string, valu
   if (named?.has(name)) headers.set(name, value);
   return true;
 };
+
+/**
+ * The headers to send a backend, as a flat `[name, value, ...]` list, from a client's raw header
+ * list (Node's `rawHeaders`, names as sent): the same rules as `upstreamRequestHeaders`, except
+ * that `accept-encoding` is passed on, because a transport that relays bytes untouched lets the
+ * client and the backend agree on codings themselves.
+ */
+export const forwardRawRequestHeaders = (raw: readonly string[], from: ForwardedFrom): string[] => {
+  let named: Set<string> | null = null;
+  for (let i = 0; i < raw.length; i += 2) {
+    if (raw[i]?.toLowerCase() === "connection") {
+      const listed = namedByConnection(raw[i + 1] ?? null);
+      if (listed) named = named ? new Set([...named, ...listed]) : listed;
+    }
+  }
+  const out: string[] = [];
+  let forwardedFor: string | null = null;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i] ?? "";
+    const value = raw[i + 1] ?? "";
+    const lower = name.toLowerCase();
+    if (HOP_BY_HOP.has(lower) || lower === "host" || named?.has(lower)) continue;
+    if (lower === "x-forwarded-for" && from.clientAddress) {
+      forwardedFor = forwardedFor ? `${forwardedFor}, ${value}` : value;
+    } else if (!(lower === "x-forwarded-host" && from.host) && lower !== "x-forwarded-proto") {
+      out.push(name, value);
+    }
+  }
+  if (from.clientAddress) {
+    out.push("x-forwarded-for", forwardedFor ? `${forwardedFor}, ${from.clientAddress}` : from.clientAddress);
+  }
+  if (from.host) out.push("x-forwarded-host", from.host);
+  out.push("x-forwarded-proto", from.proto);
+  return out;
+};
+
+/**
+ * The headers to send the client, as a flat `[name, value, ...]` list, from a backend's parsed
+ * headers (lower-case names, repeated ones as arrays): without hop-by-hop ones, and with `name`
+ * set to `value` in place of any the backend sent. Bytes are relayed as they came, so
+ * `content-encoding` and `content-length` stay.
+ */
+export const rawResponseHeaders = (
+  headers: Readonly<Record<string, string | readonly string[] | undefined>>,
+  name: string,
+  value: string,
+): string[] => {
+  const connection = headers.connection;
+  const named = namedByConnection(
+    typeof connection === "string" ? connection : (connection?.join(",") ?? null),
+  );
+  const out: string[] = [];
+  for (const header in headers) {
+    if (HOP_BY_HOP.has(header) || header === name || named?.has(header)) continue;
+    const v = headers[header];
+    if (typeof v === "string") out.push(header, v);
+    else if (v !== undefined) for (const one of v) out.push(header, one);
+  }
+  out.push(name, value);
+  return out;
+};

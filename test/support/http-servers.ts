@@ -1,4 +1,4 @@
-import { createServer, type RequestListener, type Server } from "node:http";
+import { createServer, type IncomingHttpHeaders, type RequestListener, type Server } from "node:http";
 import type { Socket } from "node:net";
 
 // Real node:http servers on loopback, for tests of the router and its transports.
@@ -46,3 +46,30 @@ export const deadUrl = async (): Promise<string> => {
   await closeServer(server);
   return url;
 };
+
+/** What `echoServer` answers: the request it received, as JSON. */
+export interface Echo {
+  readonly name: string;
+  readonly method: string;
+  readonly url: string;
+  readonly headers: IncomingHttpHeaders;
+  readonly body: string;
+}
+
+/** A backend that answers every request with what it received (see `Echo`), and two cookies. */
+export const echoServer = (name: string): Promise<TestServer> =>
+  listen(async (req, res) => {
+    const chunks: Buffer[] = [];
+    for await (const chunk of req) chunks.push(chunk as Buffer);
+    res.setHeader("content-type", "application/json");
+    res.setHeader("set-cookie", ["a=1", "b=2"]);
+    res.end(
+      JSON.stringify({
+        name,
+        method: req.method ?? "",
+        url: req.url ?? "",
+        headers: req.headers,
+        body: Buffer.concat(chunks).toString(),
+      } satisfies Echo),
+    );
+  });
