@@ -1,5 +1,13 @@
 import { z } from "zod";
-import { AdapterError, type AdapterFailure, type Cloud } from "#core";
+import {
+  AdapterError,
+  type AdapterFailure,
+  type Cloud,
+  type RetryPolicy,
+  type RetryDecision,
+  retry,
+  retryAfterMs,
+} from "#core";
 
 /** A reply from the sim control API, whatever its status. */
 export interface Reply {
@@ -38,10 +46,16 @@ export interface SimClientOptions {
   readonly baseUrl: string;
   readonly fetch: typeof globalThis.fetch;
   readonly timeoutMs: number;
+  readonly retry: RetryPolicy;
 }
 
 export interface SimControlClient {
-  /** Sends one request; throws AdapterError only when no reply arrived (connection failure, timeout). */
+  /**
+   * Sends a request, retrying throttling (429), server errors (5xx), timeouts and connection
+   * failures within the retry budget; every control API call is idempotent, so a retry after a
+   * lost answer is safe. Gives back any other reply, whatever its status. When the budget is spent
+   * it throws the last failure as an AdapterError (throttled, unavailable or timeout).
+   */
   request(op: string, method: string, path: string, body?: unknown): Promise<Reply>;
   /** The AdapterError a reply that was not a success stands for. */
   failure(op: string, reply: Reply): AdapterError;
@@ -60,6 +74,17 @@ const failureForStatus = (status: number): AdapterFailure => {
   return "unavailable";
 };
 
+/** Statuses that say "not now" rather than "no": the same call may succeed later. */
+const isTransient = (status: number): boolean => status === 429 || status >= 500;
+
+/** Retries AdapterErrors that may pass later, after the Retry-After the cloud sent, if any. */
+const retryDecision = (error: unknown): RetryDecision => {
+  if (!(error instanceof AdapterError) || !error.retryable) return { retry: false };
+  const after =
+    error.cause instanceof SimApiError ? retryAfterMs(error.cause.retryAfter, Date.now()) : undefined;
+  return after === undefined ? { retry: true } : { retry: true, afterMs: after };
+};
+
 /** Which kind of thing a 404 says is missing: a deployment, or the cloud or region around it. */
 export const missingResource = (reply: Reply): string | undefined => {
   const parsed = ErrorBody.safeParse(reply.body);
@@ -75,59 +100,85 @@ export const createSimControlClient = (options: SimClientOptions): SimControlCli
     return id ? { requestId: id } : {};
   };
 
-  return {
-    async request(op, method, path, body) {
+  /** One attempt: a reply, or an AdapterError when none arrived. */
+  const send = async (op: string, method: string, path: string, body?: unknown): Promise<Reply> => {
+    try {
+      const response = await options.fetch(`${base}${path}`, {
+        method,
+        headers: body === undefined ? {} : { "content-type": "application/json" },
+        body: body === undefined ? undefined : JSON.stringify(body),
+        // The limit covers reading the body too: the signal stays attached to the response stream.
+        signal: AbortSignal.timeout(options.timeoutMs),
+      });
+      const text = await response.text();
+      let parsed: unknown;
       try {
-        const response = await options.fetch(`${base}${path}`, {
-          method,
-          headers: body === undefined ? {} : { "content-type": "application/json" },
-          body: body === undefined ? undefined : JSON.stringify(body),
-          // The limit covers reading the body too: the signal stays attached to the response stream.
-          signal: AbortSignal.timeout(options.timeoutMs),
-        });
-        const text = await response.text();
-        let parsed: unknown;
-        try {
-          parsed = text === "" ? undefined : JSON.parse(text);
-        } catch {
-          parsed = undefined;
-        }
-        return { status: response.status, headers: response.headers, body: parsed, text };
-      } catch (error) {
-        if (error instanceof Error && error.name === "TimeoutError") {
-          throw new AdapterError(
-            "timeout",
-            options.cloud,
-            `${prefix(op)} timed out after ${options.timeoutMs} ms`,
-            {
-              cause: error,
-            },
-          );
-        }
-        const reason = error instanceof Error ? error.message : String(error);
+        parsed = text === "" ? undefined : JSON.parse(text);
+      } catch {
+        parsed = undefined;
+      }
+      return { status: response.status, headers: response.headers, body: parsed, text };
+    } catch (error) {
+      if (error instanceof Error && error.name === "TimeoutError") {
         throw new AdapterError(
-          "unavailable",
+          "timeout",
           options.cloud,
-          `${prefix(op)} could not reach ${base}: ${reason}`,
+          `${prefix(op)} timed out after ${options.timeoutMs} ms`,
           {
             cause: error,
           },
         );
       }
+      const reason = error instanceof Error ? error.message : String(error);
+      throw new AdapterError(
+        "unavailable",
+        options.cloud,
+        `${prefix(op)} could not reach ${base}: ${reason}`,
+        {
+          cause: error,
+        },
+      );
+    }
+  };
+
+  const failure = (op: string, reply: Reply): AdapterError => {
+    const parsed = ErrorBody.safeParse(reply.body);
+    const said = parsed.success ? parsed.data.error.message : reply.text.slice(0, 200) || "(empty body)";
+    const retryAfter = isTransient(reply.status) ? reply.headers.get("retry-after") : null;
+    const wait = retryAfter ? ` (retry after ${retryAfter})` : "";
+    const message = `${prefix(op)} failed with HTTP ${reply.status}${wait}: ${said}`;
+    const cause = new SimApiError(reply.status, message, reply.body ?? reply.text, retryAfter);
+    return new AdapterError(failureForStatus(reply.status), options.cloud, message, {
+      cause,
+      ...requestIdOf(reply),
+    });
+  };
+
+  return {
+    async request(op, method, path, body) {
+      const started = Date.now();
+      let attempts = 0;
+      try {
+        return await retry(
+          async (attempt) => {
+            attempts = attempt;
+            const reply = await send(op, method, path, body);
+            if (isTransient(reply.status)) throw failure(op, reply);
+            return reply;
+          },
+          { ...options.retry, retryable: retryDecision },
+        );
+      } catch (error) {
+        if (!(error instanceof AdapterError) || attempts < 2) throw error;
+        const spent = `gave up after ${attempts} attempts in ${Date.now() - started} ms`;
+        throw new AdapterError(error.failure, options.cloud, `${error.message} (${spent})`, {
+          cause: error.cause,
+          ...(error.requestId ? { requestId: error.requestId } : {}),
+        });
+      }
     },
 
-    failure(op, reply) {
-      const parsed = ErrorBody.safeParse(reply.body);
-      const said = parsed.success ? parsed.data.error.message : reply.text.slice(0, 200) || "(empty body)";
-      const retryAfter = reply.status === 429 ? reply.headers.get("retry-after") : null;
-      const wait = retryAfter ? ` (retry after ${retryAfter})` : "";
-      const message = `${prefix(op)} failed with HTTP ${reply.status}${wait}: ${said}`;
-      const cause = new SimApiError(reply.status, message, reply.body ?? reply.text, retryAfter);
-      return new AdapterError(failureForStatus(reply.status), options.cloud, message, {
-        cause,
-        ...requestIdOf(reply),
-      });
-    },
+    failure,
 
     parse(op, schema, reply) {
       const parsed = schema.safeParse(reply.body);

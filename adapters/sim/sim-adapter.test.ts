@@ -2,7 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from "node:net";
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "vitest";
 import { z } from "zod";
-import { AdapterError, CLOUDS, SIM_REGIONS } from "#core";
+import { AdapterError, CLOUDS, type RetryPolicyInput, SIM_REGIONS } from "#core";
 import { type SimServer, startSimServer } from "#sim";
 import { runAdapterContract } from "../contract.ts";
 import type { CloudAdapter, DeploymentTarget, RevisionSpec } from "../port.ts";
@@ -173,6 +173,9 @@ describe("sim adapter against a simulated world", () => {
     expect(() => createSimAdapter({ cloud: "aws", baseUrl: "http://127.0.0.1:1", timeoutMs: 0 })).toThrow(
       AdapterError,
     );
+    expect(() =>
+      createSimAdapter({ cloud: "aws", baseUrl: "http://127.0.0.1:1", retry: { attempts: 0 } }),
+    ).toThrow(/retry\.attempts/);
   });
 });
 
@@ -195,7 +198,9 @@ describe("sim adapter error mapping", () => {
     });
   });
 
-  const adapter = (timeoutMs = 2000): CloudAdapter => createSimAdapter({ cloud: "gcp", baseUrl, timeoutMs });
+  // One attempt, so each failure maps straight to its error; retries have their own tests below.
+  const adapter = (timeoutMs = 2000, retry: RetryPolicyInput = { attempts: 1 }): CloudAdapter =>
+    createSimAdapter({ cloud: "gcp", baseUrl, timeoutMs, retry });
 
   const answer =
     (status: number, body: unknown, headers: Record<string, string> = {}): Handler =>
@@ -229,6 +234,7 @@ describe("sim adapter error mapping", () => {
     expect(error.retryable).toBe(true);
     expect(error.message).toContain("retry after 7");
     expect(error.message).toContain("slow down");
+    expect(error.message).not.toContain("gave up");
     expect(error.requestId).toBe("req-42");
     expect(error.cause).toBeInstanceOf(SimApiError);
     expect(error.cause).toMatchObject({ status: 429, retryAfter: "7" });
@@ -317,7 +323,11 @@ describe("sim adapter error mapping", () => {
     const port = (closed.address() as AddressInfo).port;
     await new Promise<void>((resolve) => closed.close(() => resolve()));
 
-    const down = createSimAdapter({ cloud: "gcp", baseUrl: `http://127.0.0.1:${port}` });
+    const down = createSimAdapter({
+      cloud: "gcp",
+      baseUrl: `http://127.0.0.1:${port}`,
+      retry: { attempts: 1 },
+    });
     const error = await failureOf(down.regions());
     expect(error.failure).toBe("unavailable");
     expect(error.retryable).toBe(true);
@@ -339,5 +349,207 @@ describe("sim adapter error mapping", () => {
       res.write('{"desiredReplicas":');
     };
     expect((await failureOf(adapter(100).describe(target, 1))).failure).toBe("timeout");
+  });
+});
+
+describe("sim adapter retries against a fake control API", () => {
+  let replies: ((res: ServerResponse) => void)[] = [];
+  let seen = 0;
+  let fake: Server;
+  let baseUrl: string;
+  const target: DeploymentTarget = { workload: "shop", cloud: "aws", region: "us-east-1" };
+
+  beforeAll(async () => {
+    // Answers each request with the next scripted reply; the last one repeats.
+    fake = createServer((req, res) => {
+      req.resume();
+      const reply = replies[Math.min(seen, replies.length - 1)];
+      seen += 1;
+      reply?.(res);
+    });
+    await new Promise<void>((resolve) => fake.listen(0, "127.0.0.1", resolve));
+    baseUrl = `http://127.0.0.1:${(fake.address() as AddressInfo).port}`;
+  });
+  afterAll(async () => {
+    await new Promise<void>((resolve) => {
+      fake.close(() => resolve());
+      fake.closeAllConnections();
+    });
+  });
+
+  const script = (...next: ((res: ServerResponse) => void)[]): void => {
+    replies = next;
+    seen = 0;
+  };
+  const status =
+    (code: number, headers: Record<string, string> = {}) =>
+    (res: ServerResponse) =>
+      res
+        .writeHead(code, { "content-type": "application/json", ...headers })
+        .end(JSON.stringify({ error: { code: "x", message: `status ${code}`, details: {} } }));
+  const ok = (res: ServerResponse) =>
+    res
+      .writeHead(200, { "content-type": "application/json" })
+      .end(JSON.stringify({ desiredReplicas: 1, readyReplicas: 1, url: "http://127.0.0.1:9/" }));
+  const silent = () => undefined;
+
+  const adapter = (retry: RetryPolicyInput = {}, timeoutMs = 2000): CloudAdapter =>
+    createSimAdapter({ cloud: "aws", baseUrl, timeoutMs, retry: { baseMs: 10, maxMs: 50, ...retry } });
+
+  test("5xx and 429 are retried until an answer comes", async () => {
+    script(status(503), status(500), status(429), ok);
+    expect(await adapter().describe(target, 1)).toMatchObject({ readyReplicas: 1 });
+    expect(seen).toBe(4);
+  });
+
+  test("Retry-After sets the wait before the next attempt", async () => {
+    script(status(429, { "retry-after": "1" }), ok);
+    const started = performance.now();
+    await adapter({ baseMs: 0 }).describe(target, 1);
+    expect(performance.now() - started).toBeGreaterThanOrEqual(950);
+    expect(seen).toBe(2);
+  });
+
+  test("a Retry-After beyond the budget ends the retries at once", async () => {
+    script(status(429, { "retry-after": "60" }), ok);
+    const started = performance.now();
+    const error = await adapter()
+      .describe(target, 1)
+      .catch((e: unknown) => e);
+    expect(error).toMatchObject({ failure: "throttled" });
+    expect(seen).toBe(1);
+    expect(performance.now() - started).toBeLessThan(1000);
+  });
+
+  test("when the attempts run out the last failure surfaces, saying so, with its cause", async () => {
+    script(status(502));
+    const error = await adapter({ attempts: 3 })
+      .scale(target, 1, 2)
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(AdapterError);
+    expect(error).toMatchObject({ failure: "unavailable", cloud: "aws" });
+    expect((error as Error).message).toMatch(/HTTP 502.*gave up after 3 attempts in \d+ ms/);
+    expect((error as Error).cause).toBeInstanceOf(SimApiError);
+    expect((error as Error).cause).toMatchObject({ status: 502 });
+    expect(seen).toBe(3);
+  });
+
+  test("4xx other than 429 is not retried", async () => {
+    for (const code of [400, 401, 403, 409, 422]) {
+      script(status(code), ok);
+      await expect(adapter().scale(target, 1, 2)).rejects.toBeInstanceOf(AdapterError);
+      expect(seen).toBe(1);
+    }
+  });
+
+  test("a 404 about the deployment is an answer, not a failure to retry", async () => {
+    script((res) =>
+      res.writeHead(404, { "content-type": "application/json" }).end(
+        JSON.stringify({
+          error: { code: "not_found", message: "gone", details: { resource: "deployment" } },
+        }),
+      ),
+    );
+    expect(await adapter().describe(target, 1)).toBeNull();
+    expect(seen).toBe(1);
+  });
+
+  test("a call that times out is sent again", async () => {
+    script(silent, ok);
+    expect(await adapter({}, 100).describe(target, 1)).toMatchObject({ readyReplicas: 1 });
+    expect(seen).toBe(2);
+  });
+
+  test("a refused connection is retried, then unavailable", async () => {
+    const closed = createServer();
+    await new Promise<void>((resolve) => closed.listen(0, "127.0.0.1", resolve));
+    const port = (closed.address() as AddressInfo).port;
+    await new Promise<void>((resolve) => closed.close(() => resolve()));
+    const down = createSimAdapter({
+      cloud: "aws",
+      baseUrl: `http://127.0.0.1:${port}`,
+      retry: { attempts: 3, baseMs: 10 },
+    });
+    const error = await down.regions().catch((e: unknown) => e);
+    expect(error).toMatchObject({ failure: "unavailable" });
+    expect((error as Error).message).toContain("gave up after 3 attempts");
+    expect((error as Error).cause).toBeInstanceOf(TypeError);
+  });
+});
+
+describe("sim adapter retries against cloud API faults in the simulated world", () => {
+  let sim: SimServer;
+  const target: DeploymentTarget = { workload: "chaos", cloud: "gcp", region: "europe-west1" };
+
+  beforeAll(async () => {
+    sim = await startSimServer({ startupMs: 0 });
+  });
+  afterAll(async () => {
+    await sim?.close();
+  });
+  afterEach(async () => {
+    for (const f of sim.world.faults()) await sim.world.removeFault(f.id);
+    await Promise.all(sim.world.list().map((d) => sim.world.remove(d)));
+  });
+
+  const adapter = (retry: RetryPolicyInput = {}, timeoutMs = 5000): CloudAdapter =>
+    createSimAdapter({ cloud: "gcp", baseUrl: sim.url, timeoutMs, retry });
+
+  test("a deploy during a short throttle succeeds once it lifts, after the Retry-After", async () => {
+    await sim.world.addFault({ type: "api-throttle", cloud: "gcp", value: 1, durationSeconds: 0.5 });
+    const started = performance.now();
+    const status = await adapter().deploy(target, revision(), 2);
+    expect(performance.now() - started).toBeGreaterThanOrEqual(950);
+    expect(status).toMatchObject({ desiredReplicas: 2, url: expect.stringMatching(/^http:/) });
+    expect(sim.world.describe({ ...target, revision: 3 })?.desiredReplicas).toBe(2);
+  });
+
+  test("a throttle that does not lift gives throttled once the budget is spent", async () => {
+    await sim.world.addFault({ type: "api-throttle", cloud: "gcp", region: "europe-west1", value: 1 });
+    const error = await adapter({ budgetMs: 1_500 })
+      .deploy(target, revision(), 1)
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(AdapterError);
+    expect(error).toMatchObject({ failure: "throttled", cloud: "gcp" });
+    // Attempts at 0 and 1 s; a third, at 2 s, would start past the budget.
+    expect((error as Error).message).toContain("gave up after 2 attempts");
+    expect((error as Error).cause).toMatchObject({ status: 429, retryAfter: "1" });
+    expect(sim.world.list()).toEqual([]);
+    // The other region of the cloud still answers at once.
+    await adapter({ attempts: 1 }).deploy({ ...target, region: "us-central1" }, revision(), 1);
+  });
+
+  test("the per-call timeout turns a hanging call into a retry that succeeds after the fault", async () => {
+    await sim.world.addFault({ type: "api-timeout", cloud: "gcp", durationSeconds: 0.4 });
+    const started = performance.now();
+    const status = await adapter({ baseMs: 50 }, 150).deploy(target, revision(), 1);
+    expect(performance.now() - started).toBeGreaterThanOrEqual(150);
+    expect(status.desiredReplicas).toBe(1);
+    expect(sim.world.list()).toHaveLength(1);
+  });
+
+  test("a timeout that does not lift gives timeout once the budget is spent", async () => {
+    await sim.world.addFault({ type: "api-timeout", cloud: "gcp" });
+    const started = performance.now();
+    const error = await adapter({ budgetMs: 400, baseMs: 10 }, 100)
+      .describe(target, 3)
+      .catch((e: unknown) => e);
+    expect(error).toMatchObject({ failure: "timeout", cloud: "gcp" });
+    expect((error as Error).message).toMatch(/gave up after \d attempts/);
+    expect(performance.now() - started).toBeLessThan(2_000);
+  });
+
+  test("deploy into a region that is out is retried as unavailable, and works once it is back", async () => {
+    const outage = await sim.world.addFault({
+      type: "region-outage",
+      cloud: "gcp",
+      region: "europe-west1",
+      durationSeconds: 0.3,
+    });
+    expect(outage.expiresAt).not.toBeNull();
+    // Nineteen waits drawn from [0, 100) ms sum to about 950 ms: far past the 300 ms outage.
+    const status = await adapter({ attempts: 20, baseMs: 100, maxMs: 100 }).deploy(target, revision(), 1);
+    expect(status.url).toMatch(/^http:/);
+    expect(sim.world.faults()).toEqual([]);
   });
 });

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { AdapterError, type Cloud } from "#core";
+import { AdapterError, type Cloud, RetryPolicy, type RetryPolicyInput } from "#core";
 import type { CloudAdapter, CloudAdapters, DeploymentTarget } from "../port.ts";
 import { createSimControlClient, missingResource, type Reply } from "./client.ts";
 
@@ -10,11 +10,17 @@ export interface SimAdapterOptions {
   readonly fetch?: typeof globalThis.fetch;
   /** Limit on each control API call, body included, in ms. Default 5 000. */
   readonly timeoutMs?: number;
+  /**
+   * How throttled, failing or silent calls are retried; see `RetryPolicy`. Default 5 attempts
+   * within 10 s, backoff from 100 ms up to 2 s.
+   */
+  readonly retry?: RetryPolicyInput;
 }
 
 const Options = z.object({
   baseUrl: z.url({ protocol: /^https?$/ }),
   timeoutMs: z.int().min(1).max(600_000),
+  retry: RetryPolicy,
 });
 
 const StatusBody = z.object({
@@ -30,13 +36,19 @@ const RegionsBody = z.object({
 /** The CloudAdapter for one simulated cloud; it reaches the world only through its HTTP control API. */
 export const createSimAdapter = (options: SimAdapterOptions): CloudAdapter => {
   const { cloud, fetch = globalThis.fetch, timeoutMs = 5000 } = options;
-  const checked = Options.safeParse({ baseUrl: options.baseUrl, timeoutMs });
+  const checked = Options.safeParse({ baseUrl: options.baseUrl, timeoutMs, retry: options.retry ?? {} });
   if (!checked.success) {
     throw new AdapterError("invalid", cloud, `sim ${cloud}: bad options: ${z.prettifyError(checked.error)}`, {
       cause: checked.error,
     });
   }
-  const client = createSimControlClient({ cloud, baseUrl: checked.data.baseUrl, fetch, timeoutMs });
+  const client = createSimControlClient({
+    cloud,
+    baseUrl: checked.data.baseUrl,
+    fetch,
+    timeoutMs,
+    retry: checked.data.retry,
+  });
 
   const deploymentPath = (op: string, target: DeploymentTarget, revision: number): string => {
     // A target of another cloud would otherwise land, silently, in this cloud's namespace of the world.

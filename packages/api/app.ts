@@ -3,6 +3,7 @@ import { routePath } from "hono/route";
 import type { ApiDeps } from "./deps.ts";
 import { notFoundResponse, toErrorResponse, validationError } from "./errors.ts";
 import { mountRolloutRoutes } from "./rollouts.ts";
+import { mountSimFaultRoutes } from "./sim-faults.ts";
 import { mountWorkloadRoutes } from "./workloads.ts";
 
 /**
@@ -41,6 +42,7 @@ export const createApi = (deps: ApiDeps): OpenAPIHono => {
 
   mountWorkloadRoutes(app, deps);
   mountRolloutRoutes(app, deps);
+  if (deps.simUrl) mountSimFaultRoutes(app, deps.simUrl);
 
   app.doc31("/v1/openapi.json", {
     openapi: "3.1.0",

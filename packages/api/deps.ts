@@ -7,4 +7,6 @@ export interface ApiDeps extends CommandDeps {
   readonly ready: () => Promise<boolean>;
   /** More Prometheus text to serve on /metrics, such as a router's in the same process. */
   readonly extraMetrics?: () => string;
+  /** Base URL of the simulated clouds' control API; when set, `/v1/sim/faults` manages their faults. */
+  readonly simUrl?: string;
 }

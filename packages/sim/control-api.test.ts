@@ -26,6 +26,8 @@ const call = async (
   return { status: res.status, headers: res.headers, body: text === "" ? undefined : JSON.parse(text) };
 };
 
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
 const spec = {
   image: "registry.example.com/shop:1.2.3",
   port: 8080,
@@ -199,6 +201,173 @@ describe("sim control API: validation", () => {
       latencyMs: 5,
       ready: true,
     });
+    await call("DELETE", path);
+  });
+});
+
+describe("sim control API: faults", () => {
+  interface FaultJson {
+    id: string;
+    type: string;
+    cloud: string;
+    region: string | null;
+    value: number | null;
+    expiresAt: string | null;
+  }
+
+  const addFault = async (input: object): Promise<FaultJson> => {
+    const res = await call("POST", "/v1/sim/faults", input);
+    expect(res.status).toBe(201);
+    return res.body as FaultJson;
+  };
+
+  const clearFaults = async (): Promise<void> => {
+    for (const f of sim.world.faults()) await sim.world.removeFault(f.id);
+  };
+
+  test("POST creates (201 with id and times), GET lists, DELETE removes (204, then 404)", async () => {
+    const res = await call("POST", "/v1/sim/faults", {
+      type: "latency",
+      cloud: "gcp",
+      region: "us-central1",
+      value: 50,
+      durationSeconds: 60,
+    });
+    expect(res.status).toBe(201);
+    expect(res.body).toEqual({
+      id: expect.any(String),
+      type: "latency",
+      cloud: "gcp",
+      region: "us-central1",
+      revision: null,
+      value: 50,
+      durationSeconds: 60,
+      createdAt: expect.any(String),
+      expiresAt: expect.any(String),
+    });
+    const created = res.body as FaultJson & { createdAt: string };
+    expect(Date.parse(created.expiresAt ?? "") - Date.parse(created.createdAt)).toBe(60_000);
+
+    expect(await call("GET", "/v1/sim/faults")).toMatchObject({ status: 200, body: { faults: [res.body] } });
+    expect(await call("DELETE", `/v1/sim/faults/${created.id}`)).toMatchObject({
+      status: 204,
+      body: undefined,
+    });
+    expect(await call("GET", "/v1/sim/faults")).toMatchObject({ status: 200, body: { faults: [] } });
+
+    const again = await call("DELETE", `/v1/sim/faults/${created.id}`);
+    expect(again.status).toBe(404);
+    expect(again.body).toEqual(
+      errorShape("not_found", expect.stringContaining(created.id), { resource: "fault", id: created.id }),
+    );
+  });
+
+  test("bad faults are 400 naming the field; unknown clouds and regions are 404", async () => {
+    const invalid = async (body: unknown, field: string) => {
+      const res = await call("POST", "/v1/sim/faults", body);
+      expect(res.status).toBe(400);
+      expect(res.body).toEqual(
+        errorShape("invalid_input", expect.stringContaining(field), {
+          issues: expect.arrayContaining([{ field, message: expect.any(String) }]),
+        }),
+      );
+    };
+    await invalid({ type: "region-outage", cloud: "aws" }, "body.region");
+    await invalid({ type: "latency", cloud: "aws" }, "body.value");
+    await invalid({ type: "errors", cloud: "aws", value: 2 }, "body.value");
+    await invalid({ type: "flood", cloud: "aws" }, "body.type");
+    await invalid({ type: "api-timeout", cloud: "aws", durationSeconds: -5 }, "body.durationSeconds");
+    await invalid({ type: "api-timeout", cloud: "aws", when: "now" }, "body.when");
+    await invalid("{nope", "body");
+
+    const cloud = await call("POST", "/v1/sim/faults", { type: "api-throttle", cloud: "ibm" });
+    expect(cloud).toMatchObject({
+      status: 404,
+      body: errorShape("not_found", expect.any(String), { resource: "cloud", cloud: "ibm" }),
+    });
+    const region = await call("POST", "/v1/sim/faults", {
+      type: "region-outage",
+      cloud: "gcp",
+      region: "mars",
+    });
+    expect(region).toMatchObject({
+      status: 404,
+      body: { error: { details: { resource: "region", region: "mars" } } },
+    });
+    expect(sim.world.faults()).toEqual([]);
+  });
+
+  test("api-throttle answers 429 with Retry-After to calls about its cloud and region only", async () => {
+    const fault = await addFault({ type: "api-throttle", cloud: "aws", region: "eu-west-1", value: 3 });
+    const throttled = await call("PUT", deploymentPath("aws", "eu-west-1", "shop", 1), spec);
+    expect(throttled.status).toBe(429);
+    expect(throttled.headers.get("retry-after")).toBe("3");
+    expect(throttled.headers.get("x-request-id")).toBeTruthy();
+    expect(throttled.body).toEqual(
+      errorShape("throttled", expect.stringContaining("aws/eu-west-1"), {
+        cloud: "aws",
+        region: "eu-west-1",
+      }),
+    );
+    expect((await call("GET", deploymentPath("aws", "eu-west-1", "shop", 1))).status).toBe(429);
+    expect(sim.world.list()).toEqual([]);
+
+    // Other regions, region listings, the deployments list and fault routes are spared.
+    expect((await call("GET", deploymentPath("aws", "us-east-1", "shop", 1))).status).toBe(404);
+    expect((await call("GET", "/v1/clouds/aws/regions")).status).toBe(200);
+    expect((await call("GET", "/v1/deployments")).status).toBe(200);
+    expect((await call("DELETE", `/v1/sim/faults/${fault.id}`)).status).toBe(204);
+    expect((await call("GET", deploymentPath("aws", "eu-west-1", "shop", 1))).status).toBe(404);
+  });
+
+  test("a cloud-wide api-throttle hits region listings too, with the default Retry-After of 1", async () => {
+    await addFault({ type: "api-throttle", cloud: "digitalocean" });
+    const res = await call("GET", "/v1/clouds/digitalocean/regions");
+    expect(res.status).toBe(429);
+    expect(res.headers.get("retry-after")).toBe("1");
+    expect((await call("GET", "/v1/clouds/gcp/regions")).status).toBe(200);
+    await clearFaults();
+  });
+
+  test("api-timeout leaves calls unanswered; a call still waiting when it ends goes through", async () => {
+    const path = deploymentPath("azure", "westeurope", "slowpoke", 1);
+    const fault = await addFault({ type: "api-timeout", cloud: "azure" });
+    const gaveUp = await fetch(`${sim.url}${path}`, { signal: AbortSignal.timeout(200) }).then(
+      () => "answered",
+      (e: unknown) => (e instanceof Error ? e.name : String(e)),
+    );
+    expect(gaveUp).toBe("TimeoutError");
+
+    const waiting = call("PUT", path, spec);
+    await sleep(100);
+    expect(sim.world.list()).toEqual([]);
+    await call("DELETE", `/v1/sim/faults/${fault.id}`);
+    expect((await waiting).status).toBe(201);
+    expect(sim.world.list()).toHaveLength(1);
+    await call("DELETE", path);
+  });
+
+  test("a region outage makes deploy and scale there 503 and shows in the region list", async () => {
+    const path = deploymentPath("gcp", "europe-west1", "shop", 1);
+    expect((await call("PUT", path, spec)).status).toBe(201);
+    const fault = await addFault({ type: "region-outage", cloud: "gcp", region: "europe-west1" });
+
+    const deploy = await call("PUT", deploymentPath("gcp", "europe-west1", "shop", 2), spec);
+    expect(deploy).toMatchObject({
+      status: 503,
+      body: errorShape("unavailable", expect.stringContaining("europe-west1")),
+    });
+    expect((await call("PATCH", path, { replicas: 3 })).status).toBe(503);
+    expect((await call("GET", path)).body).toMatchObject({ readyReplicas: 0 });
+    expect((await call("GET", "/v1/clouds/gcp/regions")).body).toEqual({
+      regions: [
+        { region: "us-central1", available: true },
+        { region: "europe-west1", available: false },
+      ],
+    });
+
+    await call("DELETE", `/v1/sim/faults/${fault.id}`);
+    expect((await call("PATCH", path, { replicas: 3 })).status).toBe(200);
     await call("DELETE", path);
   });
 });

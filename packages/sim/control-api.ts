@@ -3,6 +3,7 @@ import { requestId } from "hono/request-id";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { Cloud, DevsimError, type ErrorCode } from "#core";
 import type { SimDeploymentKey, SimDeploymentStatus } from "./deployment.ts";
+import { SimFaultInput } from "./faults.ts";
 import { parseOrThrow, SimDeploySpec, SimRevisionParam, SimScaleBody, SimWorkload } from "./schemas.ts";
 import type { SimWorld } from "./world.ts";
 
@@ -69,10 +70,45 @@ const statusJson = (s: SimDeploymentStatus) => ({
   url: s.url,
 });
 
+/** The cloud and, when the path names one, the region that a `/v1/clouds/...` call concerns. */
+const placeOf = (path: string): { cloud: string; region: string | null } => {
+  const decode = (part: string): string => {
+    try {
+      return decodeURIComponent(part);
+    } catch {
+      return part;
+    }
+  };
+  const [, , , cloud = "", regions, region] = path.split("/").map(decode);
+  return { cloud, region: regions === "regions" && region ? region : null };
+};
+
 /** The simulated clouds' control API: what the sim adapter talks to, as real adapters talk to a cloud. */
 export const createSimControlApp = (world: SimWorld): Hono => {
   const app = new Hono();
   app.use(requestId());
+
+  // Cloud API faults hit the cloud's own routes only, never /v1/sim/faults: a fault can always be lifted.
+  app.use("/v1/clouds/*", async (c, next) => {
+    const { cloud, region } = placeOf(c.req.path);
+    for (let fault = world.apiFault(cloud, region); fault; fault = world.apiFault(cloud, region)) {
+      if (fault.type === "api-throttle") {
+        c.header("retry-after", String(fault.value ?? 1));
+        const where = region ? `${cloud}/${region}` : cloud;
+        return c.json(
+          errorBody("throttled", `rate exceeded for ${where}; slow down`, { cloud, region }),
+          429,
+        );
+      }
+      // api-timeout: no answer until the client gives up, or the fault ends and the call goes through.
+      const hangUp = Promise.withResolvers<void>();
+      c.req.raw.signal.addEventListener("abort", () => hangUp.resolve(), { once: true });
+      await Promise.race([world.faultEnded(fault.id), hangUp.promise]);
+      // Nobody reads this answer: the connection is gone. It only ends the handler.
+      if (c.req.raw.signal.aborted) return c.json(errorBody("unavailable", "the client gave up"), 503);
+    }
+    await next();
+  });
 
   app.get("/v1/clouds/:cloud/regions", (c) =>
     c.json({ regions: world.regions(cloudParam(c.req.param("cloud"))) }),
@@ -105,6 +141,21 @@ export const createSimControlApp = (world: SimWorld): Hono => {
   app.delete(path, async (c) => {
     const key = deploymentKey(world, c);
     if (!(await world.remove(key))) throw notFoundDeployment(key);
+    return c.body(null, 204);
+  });
+
+  app.post("/v1/sim/faults", async (c) => {
+    const input = parseOrThrow(SimFaultInput, await jsonBody(c), "body");
+    return c.json(await world.addFault(input), 201);
+  });
+
+  app.get("/v1/sim/faults", (c) => c.json({ faults: world.faults() }));
+
+  app.delete("/v1/sim/faults/:id", async (c) => {
+    const id = c.req.param("id");
+    if (!(await world.removeFault(id))) {
+      throw new DevsimError("not_found", `fault '${id}' not found`, { resource: "fault", id });
+    }
     return c.body(null, 204);
   });
 

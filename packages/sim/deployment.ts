@@ -2,6 +2,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from "node:ht
 import type { AddressInfo } from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Cloud, SimProfile } from "#core";
+import { type DeploymentFaults, NO_FAULTS, survivingReplicas } from "./faults.ts";
 import type { SimDeploySpec } from "./schemas.ts";
 import { createSlots, NoCapacityError } from "./slots.ts";
 
@@ -44,6 +45,12 @@ export interface SimDeployment {
   status(): SimDeploymentStatus;
   info(): SimDeploymentInfo;
   scale(replicas: number): void;
+  /**
+   * Applies the faults in force. An outage closes the server and drops its connections; when it ends
+   * the server listens again on the same port, so its URL stays valid. Resolves once the server
+   * listens, or not, as the faults require.
+   */
+  setFaults(faults: DeploymentFaults): Promise<void>;
   /** Closes the server and drops open connections, including requests still waiting. */
   stop(): Promise<void>;
 }
@@ -52,6 +59,8 @@ const DEFAULT_PROFILE: SimProfile = { errorRate: 0, latencyMs: 0, ready: true };
 /** Latency varies by ±10% so traffic looks like traffic, yet stays predictable under a fixed `random`. */
 const JITTER = 0.2;
 const HOST = "127.0.0.1";
+/** Pause between attempts to listen again after an outage, should another process hold the port. */
+const RELISTEN_MS = 100;
 
 interface Replica {
   ready: boolean;
@@ -75,10 +84,15 @@ export const createSimDeployment = (
   const slots = createSlots(0);
   const stopping = new AbortController();
   let url: string | null = null;
+  let port = 0;
+  let started = false;
   let desired = 0;
+  let faults = NO_FAULTS;
   let stopped: Promise<void> | undefined;
 
-  const readyCount = (): number => replicas.filter((r) => r.ready).length;
+  /** Replicas that serve: none while the region is out, fewer while capacity is lost. */
+  const readyCount = (): number =>
+    faults.outage ? 0 : survivingReplicas(replicas.filter((r) => r.ready).length, faults.capacityLost);
   const updateCapacity = (): void => slots.setCapacity(readyCount() * settings.perReplicaConcurrency);
 
   const addReplica = (): void => {
@@ -124,7 +138,8 @@ export const createSimDeployment = (
         503,
         isHealth ? { status: "starting" } : { error: { code: "unavailable", message: "no ready replicas" } },
       );
-    if (readyCount() === 0) return unavailable();
+    const failed = (): void =>
+      sendJson(res, 500, { error: { code: "internal", message: "simulated failure" } });
 
     // Drop the request's work when its client goes away or the deployment is removed.
     const gone = new AbortController();
@@ -133,13 +148,16 @@ export const createSimDeployment = (
 
     let release: (() => void) | undefined;
     try {
+      // Injected latency sits in front of the replicas, like a slow network: it holds no slot.
+      if (faults.latencyMs > 0) await sleep(faults.latencyMs, undefined, { signal });
+      if (readyCount() === 0) return unavailable();
       release = await slots.acquire(signal);
       const delay = serviceDelay();
       if (delay > 0) await sleep(delay, undefined, { signal });
+      // Injected errors strike health checks too; the revision's own errors spare them.
+      if (faults.errorRate > 0 && settings.random() < faults.errorRate) return failed();
       if (isHealth) return sendJson(res, 200, { status: "ok" });
-      if (settings.random() < profile.errorRate) {
-        return sendJson(res, 500, { error: { code: "internal", message: "simulated failure" } });
-      }
+      if (settings.random() < profile.errorRate) return failed();
       sendJson(res, 200, {
         workload: key.workload,
         cloud: key.cloud,
@@ -161,16 +179,59 @@ export const createSimDeployment = (
   scale(spec.replicas);
   const server = createServer((req, res) => void handle(req, res));
 
+  const listenOn = (at: number): Promise<void> =>
+    new Promise<void>((resolve, reject) => {
+      server.once("error", reject);
+      server.listen(at, HOST, () => {
+        server.off("error", reject);
+        resolve();
+      });
+    });
+
+  const closeListener = (): Promise<void> =>
+    new Promise<void>((resolve) => {
+      if (!server.listening) return resolve();
+      server.close(() => resolve());
+      // Clients see resets for open connections and refusals for new ones, as from a dead host.
+      server.closeAllConnections();
+    });
+
+  const shouldListen = (): boolean => started && !faults.outage && !stopping.signal.aborted;
+
+  const relisten = async (): Promise<void> => {
+    while (shouldListen() && !server.listening) {
+      try {
+        await listenOn(port);
+      } catch {
+        await sleep(RELISTEN_MS, undefined, { signal: stopping.signal }).catch(() => undefined);
+      }
+    }
+  };
+
+  // Listening and closing run one at a time, in the order asked, so an outage that starts and ends
+  // quickly cannot leave the server in the wrong state.
+  let transitions: Promise<void> = Promise.resolve();
+  const serially = (task: () => Promise<void>): Promise<void> => {
+    const next = transitions.then(task);
+    transitions = next.catch(() => undefined);
+    return next;
+  };
+  const syncListener = (): Promise<void> =>
+    serially(async () => {
+      if (!started) return;
+      if (shouldListen()) await relisten();
+      else await closeListener();
+    });
+
   return {
     start: () =>
-      new Promise<void>((resolve, reject) => {
-        server.once("error", reject);
-        server.listen(0, HOST, () => {
-          server.off("error", reject);
-          const { port } = server.address() as AddressInfo;
-          url = `http://${HOST}:${port}`;
-          resolve();
-        });
+      serially(async () => {
+        // Even a deployment whose region is out gets its port now: the URL must exist and stay put.
+        await listenOn(0);
+        port = (server.address() as AddressInfo).port;
+        url = `http://${HOST}:${port}`;
+        started = true;
+        if (!shouldListen()) await closeListener();
       }),
     status: () => ({ desiredReplicas: desired, readyReplicas: readyCount(), url }),
     info: () => ({
@@ -186,14 +247,17 @@ export const createSimDeployment = (
       queued: slots.queued,
     }),
     scale,
+    setFaults: (next) => {
+      faults = next;
+      updateCapacity();
+      return syncListener();
+    },
     stop: () => {
-      stopped ??= new Promise<void>((resolve) => {
+      if (!stopped) {
         stopping.abort();
         scale(0);
-        if (!server.listening) return resolve();
-        server.close(() => resolve());
-        server.closeAllConnections();
-      });
+        stopped = serially(closeListener);
+      }
       return stopped;
     },
   };

@@ -51,6 +51,21 @@ describe("startSimServer", () => {
     await expect(fetch(`${status.url}/`)).rejects.toThrow();
   });
 
+  test("close does not wait for control API calls hanging on an api-timeout fault", async () => {
+    const sim = await start();
+    await sim.world.addFault({ type: "api-timeout", cloud: "aws" });
+    const hanging = fetch(`${sim.url}/v1/clouds/aws/regions`).then(
+      (r) => r.status,
+      () => "failed",
+    );
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const started = performance.now();
+    await sim.close();
+    // Whether the call is cut off or let through at the last moment, it no longer hangs.
+    await hanging;
+    expect(performance.now() - started).toBeLessThan(1000);
+  });
+
   test("a port in use fails with unavailable", async () => {
     const first = await start();
     const port = Number(new URL(first.url).port);

@@ -334,3 +334,229 @@ describe("SimWorld validation and regions", () => {
     });
   });
 });
+
+/** The network error a request met, such as ECONNREFUSED, or "answered" when it got a response. */
+const failureOf = async (url: string | null, path = "/"): Promise<string> => {
+  try {
+    await (await fetch(`${url}${path}`)).text();
+    return "answered";
+  } catch (error) {
+    const cause = error instanceof Error ? error.cause : undefined;
+    return cause instanceof Error && "code" in cause ? String(cause.code) : String(error);
+  }
+};
+
+describe("SimWorld faults: region outage", () => {
+  test("the region's servers refuse connections, then answer on the same URL once it is lifted", async () => {
+    const w = world();
+    const out = await w.deploy(key(), spec({ replicas: 2 }));
+    const spared = await w.deploy(key({ region: "eu-west-1" }), spec());
+
+    const fault = await w.addFault({ type: "region-outage", cloud: "aws", region: "us-east-1" });
+    expect(await failureOf(out.status.url)).toBe("ECONNREFUSED");
+    expect((await get(spared.status.url, "/")).status).toBe(200);
+    expect(w.regions("aws")).toEqual([
+      { region: "us-east-1", available: false },
+      { region: "eu-west-1", available: true },
+    ]);
+    expect(w.regions("gcp").every((r) => r.available)).toBe(true);
+    expect(w.describe(key())).toMatchObject({ desiredReplicas: 2, readyReplicas: 0, url: out.status.url });
+
+    expect(await w.removeFault(fault.id)).toBe(true);
+    expect(w.describe(key())).toMatchObject({ readyReplicas: 2, url: out.status.url });
+    expect(await get(out.status.url, "/")).toMatchObject({ status: 200, body: { region: "us-east-1" } });
+    expect(w.regions("aws").every((r) => r.available)).toBe(true);
+    expect(await w.removeFault(fault.id)).toBe(false);
+  });
+
+  test("open connections are dropped, including requests being served", async () => {
+    const w = world();
+    const { status } = await w.deploy(key(), spec({ sim: { latencyMs: 30_000 } }));
+    const pending = failureOf(status.url, "/slow");
+    await sleep(50);
+    const started = performance.now();
+    await w.addFault({ type: "region-outage", cloud: "aws", region: "us-east-1" });
+    expect(await pending).not.toBe("answered");
+    expect(performance.now() - started).toBeLessThan(1000);
+  });
+
+  test("deploy and scale in an out region are unavailable; describe and remove still work", async () => {
+    const w = world();
+    await w.deploy(key(), spec());
+    await w.addFault({ type: "region-outage", cloud: "aws", region: "us-east-1" });
+    await expect(w.deploy(key({ revision: 2 }), spec())).rejects.toMatchObject({
+      code: "unavailable",
+      details: { resource: "region", cloud: "aws", region: "us-east-1" },
+    });
+    expect(thrown(() => w.scale(key(), 3))).toMatchObject({ code: "unavailable" });
+    expect(w.describe(key())?.desiredReplicas).toBe(1);
+    expect(await w.remove(key())).toBe(true);
+    expect(w.list()).toEqual([]);
+  });
+
+  test("a deployment starting as its region goes out does not answer until the region is back", async () => {
+    const w = world();
+    const deploying = w.deploy(key(), spec());
+    const fault = await w.addFault({ type: "region-outage", cloud: "aws", region: "us-east-1" });
+    const { status } = await deploying;
+    expect(status.url).toMatch(/^http:/);
+    expect(await failureOf(status.url)).toBe("ECONNREFUSED");
+    await w.removeFault(fault.id);
+    expect((await get(status.url, "/")).status).toBe(200);
+  });
+
+  test("an outage with a duration ends by itself", async () => {
+    const w = world();
+    const { status } = await w.deploy(key(), spec());
+    const fault = await w.addFault({
+      type: "region-outage",
+      cloud: "aws",
+      region: "us-east-1",
+      durationSeconds: 0.2,
+    });
+    expect(fault.expiresAt).not.toBeNull();
+    expect(await failureOf(status.url)).toBe("ECONNREFUSED");
+    await w.faultEnded(fault.id);
+    let answered = "";
+    for (let i = 0; i < 40 && answered !== "answered"; i += 1) {
+      answered = await failureOf(status.url);
+      if (answered !== "answered") await sleep(25);
+    }
+    expect(answered).toBe("answered");
+    expect(w.faults()).toEqual([]);
+    expect(w.regions("aws")[0]).toEqual({ region: "us-east-1", available: true });
+  });
+
+  test("a quick succession of outages and recoveries leaves the server listening", async () => {
+    const w = world();
+    const { status } = await w.deploy(key(), spec());
+    for (let i = 0; i < 5; i += 1) {
+      const f = await w.addFault({ type: "region-outage", cloud: "aws", region: "us-east-1" });
+      void w.removeFault(f.id);
+    }
+    await sleep(50);
+    expect((await get(status.url, "/")).status).toBe(200);
+  });
+});
+
+describe("SimWorld faults: latency, errors, capacity", () => {
+  test("latency adds its value to each response of the deployments it reaches", async () => {
+    const w = world();
+    const slow = await w.deploy(key({ revision: 1 }), spec());
+    const fast = await w.deploy(key({ revision: 2 }), spec());
+    await w.addFault({ type: "latency", cloud: "aws", revision: 1, value: 200 });
+
+    const timed = async (url: string | null, path: string): Promise<number> => {
+      const started = performance.now();
+      await get(url, path);
+      return performance.now() - started;
+    };
+    expect(await timed(slow.status.url, "/")).toBeGreaterThanOrEqual(195);
+    expect(await timed(slow.status.url, "/healthz")).toBeGreaterThanOrEqual(195);
+    expect(await timed(fast.status.url, "/")).toBeLessThan(150);
+  });
+
+  test("errors fail that share of responses, health checks included, until removed", async () => {
+    const w = world({ random: Math.random });
+    const { status } = await w.deploy(key(), spec());
+    const other = await w.deploy(key({ cloud: "gcp", region: "us-central1" }), spec());
+    const fault = await w.addFault({ type: "errors", cloud: "aws", value: 1 });
+    for (let i = 0; i < 10; i += 1) {
+      expect(await get(status.url, `/r/${i}`)).toEqual({
+        status: 500,
+        body: { error: { code: "internal", message: "simulated failure" } },
+      });
+      expect((await get(other.status.url, `/r/${i}`)).status).toBe(200);
+    }
+    expect((await get(status.url, "/healthz")).status).toBe(500);
+    await w.removeFault(fault.id);
+    expect((await get(status.url, "/")).status).toBe(200);
+  });
+
+  test("injected errors draw from the random source before the revision's own errors do", async () => {
+    const draws = [0.5, 0.9, 0.1];
+    const w = world({ random: () => draws.shift() ?? 0.99 });
+    const { status } = await w.deploy(key(), spec({ sim: { errorRate: 0.2 } }));
+    await w.addFault({ type: "errors", cloud: "aws", value: 0.3 });
+    // Fault draw 0.5 ≥ 0.3 and profile draw 0.9 ≥ 0.2 pass; the next fault draw 0.1 fails.
+    expect((await get(status.url, "/")).status).toBe(200);
+    expect((await get(status.url, "/")).status).toBe(500);
+  });
+
+  test("capacity takes ready replicas away, so fewer requests run at once, until lifted", async () => {
+    const w = world({ perReplicaConcurrency: 1 });
+    const { status } = await w.deploy(key(), spec({ replicas: 4, sim: { latencyMs: 300 } }));
+    const fault = await w.addFault({ type: "capacity", cloud: "aws", region: "us-east-1", value: 0.5 });
+    expect(w.describe(key())).toMatchObject({ desiredReplicas: 4, readyReplicas: 2 });
+
+    const requests = Array.from({ length: 4 }, () => get(status.url, "/"));
+    await sleep(100);
+    expect(w.describe(key())).toMatchObject({ inFlight: 2, queued: 2 });
+
+    await w.removeFault(fault.id);
+    expect(w.describe(key())).toMatchObject({ readyReplicas: 4, inFlight: 4, queued: 0 });
+    expect((await Promise.all(requests)).map((r) => r.status)).toEqual([200, 200, 200, 200]);
+  });
+
+  test("capacity without a value loses every replica: requests get 503", async () => {
+    const w = world();
+    const { status } = await w.deploy(key(), spec({ replicas: 3 }));
+    const fault = await w.addFault({ type: "capacity", cloud: "aws" });
+    expect(fault.value).toBe(1);
+    expect(w.describe(key())?.readyReplicas).toBe(0);
+    expect((await get(status.url, "/")).status).toBe(503);
+    expect(await get(status.url, "/healthz")).toEqual({ status: 503, body: { status: "starting" } });
+  });
+
+  test("a fault in force applies to deployments created later", async () => {
+    const w = world();
+    await w.addFault({ type: "errors", cloud: "aws", region: "us-east-1", value: 1 });
+    const { status } = await w.deploy(key(), spec());
+    expect((await get(status.url, "/")).status).toBe(500);
+  });
+});
+
+describe("SimWorld faults: registry", () => {
+  test("faults lists what is in force, oldest first; API faults are found by place", async () => {
+    const w = world();
+    const a = await w.addFault({ type: "api-throttle", cloud: "azure", region: "eastus", value: 3 });
+    const b = await w.addFault({ type: "api-timeout", cloud: "gcp" });
+    expect(w.faults()).toEqual([a, b]);
+    expect(w.apiFault("azure", "eastus")).toEqual(a);
+    expect(w.apiFault("azure", "westeurope")).toBeUndefined();
+    expect(w.apiFault("gcp", null)).toEqual(b);
+    await w.removeFault(a.id);
+    expect(w.faults()).toEqual([b]);
+  });
+
+  test("an unknown cloud or region is not_found; bad input is invalid_input naming the field", async () => {
+    const w = world();
+    await expect(w.addFault({ type: "api-timeout", cloud: "ibm" })).rejects.toMatchObject({
+      code: "not_found",
+      details: { resource: "cloud", cloud: "ibm" },
+    });
+    await expect(w.addFault({ type: "region-outage", cloud: "aws", region: "eastus" })).rejects.toMatchObject(
+      {
+        code: "not_found",
+        details: { resource: "region", cloud: "aws", region: "eastus" },
+      },
+    );
+    await expect(w.addFault({ type: "region-outage", cloud: "aws" })).rejects.toMatchObject({
+      code: "invalid_input",
+      details: { issues: [{ field: "fault.region", message: expect.any(String) }] },
+    });
+    expect(w.faults()).toEqual([]);
+  });
+
+  test("close ends every fault and wakes whoever waits on one", async () => {
+    const w = world();
+    const fault = await w.addFault({ type: "api-timeout", cloud: "aws" });
+    const ended = w.faultEnded(fault.id);
+    await w.close();
+    await ended;
+    expect(w.faults()).toEqual([]);
+    await expect(w.addFault({ type: "api-timeout", cloud: "aws" })).rejects.toMatchObject({
+      code: "unavailable",
+    });
+  });
+});

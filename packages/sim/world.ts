@@ -8,6 +8,14 @@ import {
   type SimDeploymentStatus,
 } from "./deployment.ts";
 import {
+  apiFaultFor,
+  createFaultRegistry,
+  deploymentFaults,
+  regionIsOut,
+  type SimFault,
+  SimFaultInput,
+} from "./faults.ts";
+import {
   parseOrThrow,
   SimDeploySpec,
   type SimDeploySpecInput,
@@ -46,7 +54,21 @@ export interface SimWorld {
   /** Stops and forgets a deployment; false when there was none. */
   remove(key: SimDeploymentKey): Promise<boolean>;
   list(): SimDeploymentInfo[];
+  /** A region is unavailable while a region-outage fault covers it. */
   regions(cloud: Cloud): SimRegionStatus[];
+  /**
+   * Puts a fault in force and applies it to every deployment it reaches; resolves once it has taken
+   * effect (for an outage: the servers no longer listen). Unknown clouds and regions are not_found.
+   */
+  addFault(input: SimFaultInput): Promise<SimFault>;
+  /** Ends a fault and undoes its effects (servers listen again); false when there was none. */
+  removeFault(id: string): Promise<boolean>;
+  /** The faults in force, oldest first. */
+  faults(): SimFault[];
+  /** The API fault (api-throttle or api-timeout) that hits a control API call about this place. */
+  apiFault(cloud: string, region: string | null): SimFault | undefined;
+  /** Settles once the fault is no longer in force: removed, expired, or the world closed. */
+  faultEnded(id: string): Promise<void>;
   /** Stops every deployment; the world accepts no deploys afterwards. */
   close(): Promise<void>;
 }
@@ -59,12 +81,8 @@ const WorldOptions = z.strictObject({
     .default(() => Math.random),
 });
 
-/** Mutable on purpose: region outages will flip `available` at run time. */
-interface RegionState {
-  available: boolean;
-}
-
 interface Entry {
+  readonly key: SimDeploymentKey;
   readonly deployment: SimDeployment;
   /** Settles once the deployment listens; concurrent deploys of the same key wait on it. */
   readonly started: Promise<void>;
@@ -72,28 +90,52 @@ interface Entry {
 
 export const createSimWorld = (options: SimWorldOptions = {}): SimWorld => {
   const settings = parseOrThrow(WorldOptions, options, "options");
-  const regionStates = new Map<Cloud, Map<string, RegionState>>(
-    Cloud.options.map((cloud) => [cloud, new Map(SIM_REGIONS[cloud].map((r) => [r, { available: true }]))]),
-  );
   const entries = new Map<string, Entry>();
   let closed = false;
 
-  /** Checks a key and gives the string the deployment is stored under. */
-  const keyOf = (key: SimDeploymentKey): string => {
-    const cloud = Cloud.safeParse(key.cloud);
+  /** Applies the faults in force to every deployment; resolves once servers listen or not as they must. */
+  const applyFaults = async (): Promise<void> => {
+    const active = registry.list();
+    await Promise.all(
+      [...entries.values()].map((e) => e.deployment.setFaults(deploymentFaults(active, e.key))),
+    );
+  };
+  const registry = createFaultRegistry({
+    onExpire: () => void applyFaults(),
+  });
+
+  const checkCloud = (value: string): Cloud => {
+    const cloud = Cloud.safeParse(value);
     if (!cloud.success) {
-      throw new DevsimError("not_found", `cloud '${key.cloud}' not found`, {
-        resource: "cloud",
-        cloud: key.cloud,
+      throw new DevsimError("not_found", `cloud '${value}' not found`, { resource: "cloud", cloud: value });
+    }
+    return cloud.data;
+  };
+
+  const checkRegion = (cloud: Cloud, region: string): void => {
+    if (!SIM_REGIONS[cloud].includes(region)) {
+      throw new DevsimError("not_found", `region '${region}' not found in cloud '${cloud}'`, {
+        resource: "region",
+        cloud,
+        region,
       });
     }
-    if (!regionStates.get(cloud.data)?.has(key.region)) {
-      throw new DevsimError("not_found", `region '${key.region}' not found in cloud '${key.cloud}'`, {
+  };
+
+  /** Control calls that change what runs in a region fail while it is out, as on a real cloud. */
+  const checkRegionUp = (key: SimDeploymentKey): void => {
+    if (regionIsOut(registry.list(), key.cloud, key.region)) {
+      throw new DevsimError("unavailable", `region '${key.region}' of cloud '${key.cloud}' is unavailable`, {
         resource: "region",
         cloud: key.cloud,
         region: key.region,
       });
     }
+  };
+
+  /** Checks a key and gives the string the deployment is stored under. */
+  const keyOf = (key: SimDeploymentKey): string => {
+    checkRegion(checkCloud(key.cloud), key.region);
     parseOrThrow(SimWorkload, key.workload, "workload");
     parseOrThrow(SimRevision, key.revision, "revision");
     return JSON.stringify([key.cloud, key.region, key.workload, key.revision]);
@@ -110,13 +152,16 @@ export const createSimWorld = (options: SimWorldOptions = {}): SimWorld => {
       const id = keyOf(key);
       const spec = parseOrThrow(SimDeploySpec, input, "spec");
       if (closed) throw new DevsimError("unavailable", "the simulated world is closed");
+      checkRegionUp(key);
       const existing = entries.get(id);
       if (existing) {
         await existing.started;
         return { created: false, status: existing.deployment.status() };
       }
       const deployment = createSimDeployment(key, spec, settings);
-      const entry: Entry = { deployment, started: deployment.start() };
+      // Faults apply before it first listens; a region that goes out meanwhile closes it straight after.
+      void deployment.setFaults(deploymentFaults(registry.list(), key));
+      const entry: Entry = { key: { ...key }, deployment, started: deployment.start() };
       entries.set(id, entry);
       try {
         await entry.started;
@@ -130,6 +175,7 @@ export const createSimWorld = (options: SimWorldOptions = {}): SimWorld => {
     scale(key, replicas) {
       const id = keyOf(key);
       const count = parseOrThrow(SimReplicas, replicas, "replicas");
+      checkRegionUp(key);
       const entry = entries.get(id);
       if (!entry) return null;
       entry.deployment.scale(count);
@@ -153,15 +199,34 @@ export const createSimWorld = (options: SimWorldOptions = {}): SimWorld => {
     },
 
     regions(cloud) {
-      const states = regionStates.get(cloud);
-      if (!states) {
-        throw new DevsimError("not_found", `cloud '${cloud}' not found`, { resource: "cloud", cloud });
-      }
-      return [...states].map(([region, state]) => ({ region, available: state.available }));
+      const known = checkCloud(cloud);
+      const active = registry.list();
+      return SIM_REGIONS[known].map((region) => ({ region, available: !regionIsOut(active, known, region) }));
     },
+
+    async addFault(input) {
+      const fault = parseOrThrow(SimFaultInput, input, "fault");
+      if (closed) throw new DevsimError("unavailable", "the simulated world is closed");
+      const cloud = checkCloud(fault.cloud);
+      if (fault.region !== undefined) checkRegion(cloud, fault.region);
+      const added = registry.add({ ...fault, cloud });
+      await applyFaults();
+      return added;
+    },
+
+    async removeFault(id) {
+      if (!registry.remove(id)) return false;
+      await applyFaults();
+      return true;
+    },
+
+    faults: () => registry.list(),
+    apiFault: (cloud, region) => apiFaultFor(registry.list(), cloud, region),
+    faultEnded: (id) => registry.ended(id),
 
     async close() {
       closed = true;
+      registry.clear();
       await Promise.all([...entries].map(([id, entry]) => removeEntry(id, entry)));
     },
   };
