@@ -15,8 +15,33 @@ export interface RawReader {
   countDeployments?(target: DeploymentTarget): Promise<number>;
 }
 
+/**
+ * The failure modes real cloud APIs show, which every real adapter must ride out:
+ * - `throttle`: the API answers its throttling error (429, or the cloud's own code);
+ * - `timeout`: the API does not answer in time;
+ * - `server-error`: the API answers 5xx;
+ * - `conflict`: a write loses a race (409, or the cloud's own code) against a change made meanwhile;
+ * - `eventual-consistency`: a resource just created reads as absent for a while.
+ */
+export type ContractFault = "throttle" | "timeout" | "server-error" | "conflict" | "eventual-consistency";
+
+/** Injects faults into the cloud's API (a fake's), counted in calls, so tests are deterministic. */
+export interface FaultInjector {
+  /** Makes the next `calls` calls that can show `fault` show it; writes for conflicts, reads for eventual consistency. */
+  inject(fault: ContractFault, calls: number): Promise<void>;
+  /** Back to normal. */
+  clear(): Promise<void>;
+}
+
 export interface AdapterContractFixture {
   readonly adapter: CloudAdapter;
+  /**
+   * The same adapter with a small retry budget (a few attempts, a few seconds at most), so the
+   * suite can check that a fault that never ends surfaces as an AdapterError in good time.
+   */
+  readonly impatientAdapter?: CloudAdapter;
+  /** How to make the cloud's API misbehave; needed when the options name faults. */
+  readonly faults?: FaultInjector;
   readonly raw: RawReader;
   /** Where the suite deploys; nothing else of this workload should run there. */
   readonly target: DeploymentTarget;
@@ -29,6 +54,8 @@ export interface AdapterContractOptions {
   setup(): Promise<AdapterContractFixture>;
   /** How long a deployment may take to become ready, in ms. Default 120 000 (real clouds are slow). */
   readonly readyTimeoutMs?: number;
+  /** The faults the fixture's injector can cause; the suite adds a case for each. None by default. */
+  readonly faults?: readonly ContractFault[];
 }
 
 const POLL_MS = 50;
@@ -86,6 +113,7 @@ export const runAdapterContract = (options: AdapterContractOptions): void => {
     afterEach(async () => {
       const fx = current;
       if (!fx) return;
+      await fx.faults?.clear();
       await fx.adapter.remove(fx.target, fx.revision.number);
       expect(await fx.raw.readDeployment(fx.target, fx.revision.number)).toBeNull();
     });
@@ -186,5 +214,88 @@ export const runAdapterContract = (options: AdapterContractOptions): void => {
       expect(error).toMatchObject({ failure: "invalid", cloud: adapter.cloud });
       expect(await raw.readDeployment(target, revision.number)).toBeNull();
     });
+
+    const faults = new Set(options.faults ?? []);
+    /** A case for a fault, registered only for clouds whose fakes can cause it. */
+    const faultTest = (fault: ContractFault, name: string, body: () => Promise<void>): void => {
+      if (faults.has(fault)) test(name, body, readyTimeoutMs + 30_000);
+    };
+    const injector = (): FaultInjector => {
+      const faults = fixture().faults;
+      if (!faults) throw new Error("the fixture has no fault injector");
+      return faults;
+    };
+
+    if (faults.size > 0)
+      describe("when the cloud API misbehaves", () => {
+        faultTest(
+          "throttle",
+          "a deploy during throttling succeeds after retries, with one deployment",
+          async () => {
+            const { adapter, raw, target, revision } = fixture();
+            await injector().inject("throttle", 2);
+            await adapter.deploy(target, revision, 1);
+            expect(await raw.readDeployment(target, revision.number)).toEqual({
+              image: revision.image,
+              replicas: 1,
+            });
+            if (raw.countDeployments) expect(await raw.countDeployments(target)).toBe(1);
+          },
+        );
+
+        faultTest("throttle", "throttling that does not end surfaces as AdapterError throttled", async () => {
+          const { impatientAdapter, target, revision } = fixture();
+          if (!impatientAdapter) throw new Error("a fixture that throttles must give an impatientAdapter");
+          await injector().inject("throttle", 1_000);
+          const error = await rejection(impatientAdapter.scale(target, revision.number, 2));
+          expect(error).toBeInstanceOf(AdapterError);
+          expect(error).toMatchObject({ failure: "throttled", cloud: impatientAdapter.cloud });
+        });
+
+        faultTest("timeout", "a call that times out is retried", async () => {
+          const { adapter, raw, target, revision } = fixture();
+          await injector().inject("timeout", 1);
+          await adapter.deploy(target, revision, 2);
+          expect((await raw.readDeployment(target, revision.number))?.replicas).toBe(2);
+          if (raw.countDeployments) expect(await raw.countDeployments(target)).toBe(1);
+        });
+
+        faultTest("server-error", "5xx answers are retried", async () => {
+          const { adapter, raw, target, revision } = fixture();
+          await adapter.deploy(target, revision, 1);
+          await injector().inject("server-error", 2);
+          await adapter.scale(target, revision.number, 3);
+          expect((await raw.readDeployment(target, revision.number))?.replicas).toBe(3);
+        });
+
+        faultTest("conflict", "a write that loses a race is re-read and retried", async () => {
+          const { adapter, raw, target, revision } = fixture();
+          await adapter.deploy(target, revision, 1);
+          await injector().inject("conflict", 1);
+          await adapter.scale(target, revision.number, 2);
+          expect((await raw.readDeployment(target, revision.number))?.replicas).toBe(2);
+        });
+
+        faultTest(
+          "eventual-consistency",
+          "a deployment that reads as absent just after creation is not created twice",
+          async () => {
+            const { adapter, raw, target, revision } = fixture();
+            await injector().inject("eventual-consistency", 3);
+            await adapter.deploy(target, revision, 1);
+            await adapter.deploy(target, revision, 1);
+            await eventually(
+              () => adapter.describe(target, revision.number),
+              (s) => s !== null,
+              readyTimeoutMs,
+            );
+            if (raw.countDeployments) expect(await raw.countDeployments(target)).toBe(1);
+            expect(await raw.readDeployment(target, revision.number)).toEqual({
+              image: revision.image,
+              replicas: 1,
+            });
+          },
+        );
+      });
   });
 };
