@@ -3,8 +3,8 @@ import {
   AdapterError,
   type AdapterFailure,
   type Cloud,
-  type RetryPolicy,
   type RetryDecision,
+  type RetryPolicy,
   retry,
   retryAfterMs,
 } from "#core";
