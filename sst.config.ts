@@ -5,13 +5,15 @@ export default $config({
     return {
       name: "devops-simulator",
       home: "aws",
-      removal: input?.stage === "production" ? "retain" : "remove",
+      removal: ["prod", "production"].includes(input?.stage ?? "") ? "retain" : "remove",
     };
   },
   async run() {
     const { api } = await import("./infra/api");
     const { router } = await import("./infra/router");
     await import("./infra/reconcile");
-    return { api: api.url, router: router.url };
+    await import("./infra/health");
+    const { backupBucket } = await import("./infra/backup");
+    return { api: api.url, router: router.url, backupBucket: backupBucket.name };
   },
 });

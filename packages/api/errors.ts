@@ -3,6 +3,7 @@ import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import type { ZodError } from "zod";
 import { DevsimError, type ErrorCode } from "#core";
+import { unreachableReason } from "#store";
 
 /** The one place where error codes become HTTP statuses. */
 const STATUS: Readonly<Record<ErrorCode, ContentfulStatusCode>> = {
@@ -14,6 +15,9 @@ const STATUS: Readonly<Record<ErrorCode, ContentfulStatusCode>> = {
   cloud_error: 502,
   internal: 500,
 };
+
+/** What a 503 for an unreachable database asks clients to wait before trying again. */
+const RETRY_AFTER_SECONDS = 5;
 
 export interface ErrorBody {
   readonly error: {
@@ -34,36 +38,23 @@ export const validationError = (error: ZodError, where: string): DevsimError => 
   return new DevsimError("invalid_input", `${first.field}: ${first.message}`, { field: first.field, issues });
 };
 
-// postgres.js reports a lost or refused connection with these codes; the database is then unavailable, not broken.
-const CONNECTION_FAILURES = new Set([
-  "ECONNREFUSED",
-  "ECONNRESET",
-  "ETIMEDOUT",
-  "CONNECT_TIMEOUT",
-  "CONNECTION_CLOSED",
-  "CONNECTION_ENDED",
-  "CONNECTION_DESTROYED",
-  "57P01",
-  "57P03",
-]);
-
-const isConnectionFailure = (error: unknown): boolean =>
-  error instanceof Error &&
-  "code" in error &&
-  typeof error.code === "string" &&
-  CONNECTION_FAILURES.has(error.code);
-
 /** Maps anything thrown by a handler to our error body; nothing leaks a stack trace. */
 export const toErrorResponse = (error: unknown, c: Context): Response => {
-  if (error instanceof DevsimError)
+  if (error instanceof DevsimError && error.code !== "internal")
     return c.json(body(error.code, error.message, error.details), STATUS[error.code]);
   if (error instanceof HTTPException) {
     const status = error.status;
     const code = status === 400 ? "invalid_input" : status === 404 ? "not_found" : "http_error";
     return c.json(body(code, error.message || "bad request"), status as ContentfulStatusCode);
   }
-  if (isConnectionFailure(error))
-    return c.json(body("unavailable", "the database is unreachable; try again shortly"), 503);
+  // Looked for through causes too, so an internal error that wraps a lost connection is a 503 as well.
+  const reason = unreachableReason(error);
+  if (reason !== undefined) {
+    // The database is gone for a while, not broken: clients should come back, not report a bug.
+    c.header("retry-after", String(RETRY_AFTER_SECONDS));
+    return c.json(body("unavailable", "the database is unreachable; try again shortly", { reason }), 503);
+  }
+  if (error instanceof DevsimError) return c.json(body(error.code, error.message, error.details), 500);
   return c.json(body("internal", "internal error"), 500);
 };
 

@@ -8,4 +8,5 @@ export * from "./events.ts";
 export * from "./migrate.ts";
 export * from "./revisions.ts";
 export * from "./rollouts.ts";
+export * from "./unreachable.ts";
 export * from "./workloads.ts";
