@@ -11,6 +11,10 @@ export interface UpstashStoreOptions {
   readonly token: string;
   /** Put before every key, so several environments or test runs can share one database. */
   readonly prefix?: string;
+  /** How long one request, its retries included, may take before it fails; 2 s by default. */
+  readonly timeoutMs?: number;
+  /** Retries of a request that got no answer; 2 by default, so an outage costs a caller seconds, not tens. */
+  readonly retries?: number;
 }
 
 // Keeps each request well under Upstash's request and response size limits.
@@ -49,10 +53,23 @@ const parsed = <T>(schema: z.ZodType<T>, value: unknown, what: string): T => {
 };
 
 /** A KeyValueStore on Upstash Redis over its REST API; it runs on Node and on edge runtimes. */
-export const upstashStore = ({ url, token, prefix = "" }: UpstashStoreOptions): KeyValueStore => {
+export const upstashStore = ({
+  url,
+  token,
+  prefix = "",
+  timeoutMs = 2_000,
+  retries = 2,
+}: UpstashStoreOptions): KeyValueStore => {
   // Values are opaque strings here. By default the client JSON-parses what it reads, which would
-  // hand back the number 42 for a stored "42" and an object for a stored table.
-  const redis = new Redis({ url, token, automaticDeserialization: false });
+  // hand back the number 42 for a stored "42" and an object for a stored table. Without a signal a
+  // silent server holds a request forever; the client's default five retries would hold it ~10 s.
+  const redis = new Redis({
+    url,
+    token,
+    automaticDeserialization: false,
+    signal: () => AbortSignal.timeout(timeoutMs),
+    retry: { retries, backoff: (n) => 50 * 2 ** n },
+  });
   return {
     get: async (key) => (await redis.get<string>(prefix + key)) ?? null,
     set: async (key, value) => {

@@ -37,6 +37,9 @@ const clock = (start = 1_000_000) => {
   return { now: () => t, advance: (ms: number) => (t += ms) };
 };
 
+/** Lets a refresh started in the background settle. */
+const settled = () => new Promise((resolve) => setTimeout(resolve, 0));
+
 /** A promise the test resolves or rejects by hand. */
 const deferred = <T>() => {
   let resolve: (value: T) => void = () => {};
@@ -77,6 +80,9 @@ describe("cachedTableSource", () => {
     expect(world.calls).toEqual(["shop"]);
 
     time.advance(1);
+    // Stale: served as it is while the newer one is fetched.
+    expect(await cached.get("shop")).toEqual(tableOf("shop", 1));
+    await settled();
     expect(await cached.get("shop")).toEqual(tableOf("shop", 2));
     expect(await cached.get("shop")).toEqual(tableOf("shop", 2));
     expect(world.calls).toEqual(["shop", "shop"]);
@@ -90,6 +96,8 @@ describe("cachedTableSource", () => {
     world.publish(tableOf("shop", 2));
     expect(await cached.get("shop")).toEqual(tableOf("shop", 1));
     await new Promise((resolve) => setTimeout(resolve, 1050));
+    await cached.get("shop");
+    await settled();
     expect(await cached.get("shop")).toEqual(tableOf("shop", 2));
   });
 
@@ -132,7 +140,7 @@ describe("cachedTableSource", () => {
     expect(calls).toBe(1);
   });
 
-  it("shares one refresh among concurrent reads of a stale table, and they all see the new one", async () => {
+  it("shares one refresh among concurrent reads of a stale table, which get the old one meanwhile", async () => {
     const time = clock();
     let version = 1;
     const fetches: ReturnType<typeof deferred<RoutingTable | null>>[] = [];
@@ -154,8 +162,11 @@ describe("cachedTableSource", () => {
     version = 2;
     const reads = [cached.get("shop"), cached.get("shop")];
     expect(fetches).toHaveLength(2);
+    expect(await Promise.all(reads)).toEqual([tableOf("shop", 1), tableOf("shop", 1)]);
     fetches[1]?.resolve(tableOf("shop", version));
-    expect(await Promise.all(reads)).toEqual([tableOf("shop", 2), tableOf("shop", 2)]);
+    await settled();
+    expect(await cached.get("shop")).toEqual(tableOf("shop", 2));
+    expect(fetches).toHaveLength(2);
   });
 
   it("measures age from when the fetch started", async () => {
@@ -176,6 +187,8 @@ describe("cachedTableSource", () => {
     pending.resolve(tableOf("shop", 1));
     await read;
     time.advance(600);
+    await cached.get("shop");
+    await settled();
     expect(await cached.get("shop")).toEqual(tableOf("shop", 2));
   });
 
@@ -196,10 +209,32 @@ describe("cachedTableSource", () => {
     time.advance(1000);
     expect(await cached.get("shop")).toEqual(tableOf("shop", 1));
     expect(world.calls).toHaveLength(3);
+    await settled();
 
     world.fail(null);
     time.advance(1000);
+    expect(await cached.get("shop")).toEqual(tableOf("shop", 1));
+    await settled();
     expect(await cached.get("shop")).toEqual(tableOf("shop", 2));
+  });
+
+  it("answers from the last known table at once while a refresh hangs", async () => {
+    const time = clock();
+    let calls = 0;
+    const cached = cachedTableSource(
+      {
+        get: (workload) => {
+          calls += 1;
+          return calls === 1 ? Promise.resolve(tableOf(workload, 1)) : new Promise(() => {});
+        },
+      },
+      { now: time.now },
+    );
+    await cached.get("shop");
+    time.advance(5_000);
+    expect(await cached.get("shop")).toEqual(tableOf("shop", 1));
+    expect(await cached.get("shop")).toEqual(tableOf("shop", 1));
+    expect(calls).toBe(2);
   });
 
   it("keeps serving a known absence while the source fails", async () => {
@@ -248,6 +283,8 @@ describe("cachedTableSource", () => {
     time.advance(1000);
     expect(await cached.get("shop")).toEqual(tableOf("shop", 2));
     time.advance(1000);
+    expect(await cached.get("shop")).toEqual(tableOf("shop", 2));
+    await settled();
     expect(await cached.get("shop")).toEqual(tableOf("shop", 3));
   });
 

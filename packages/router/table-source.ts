@@ -62,10 +62,13 @@ const checkOptions = (maxAgeMs: number, maxEntries: number): void => {
 
 /**
  * Serves tables from memory and asks `source` again at most once per `maxAgeMs` per workload, so
- * a published weight change reaches the router within `maxAgeMs`. A read that finds its table
- * too old waits for the refresh; concurrent reads share one fetch. When a refresh fails the last
- * known table (or "no table") keeps being served until the next try, `maxAgeMs` later. "No table"
- * is cached too, so requests for unknown workloads do not reach the store every time.
+ * a published weight change reaches the router within `maxAgeMs` and one fetch. A read that finds
+ * its table too old starts the refresh and is answered with the table it has (stale while
+ * revalidating), so a slow or unreachable store never holds requests up; concurrent reads share
+ * one fetch. When a refresh fails the last known table (or "no table") keeps being served until
+ * the next try, `maxAgeMs` later. "No table" is cached too, so requests for unknown workloads do not
+ * reach the store every time, but once stale it is not served while refreshing: a workload just
+ * created is found by the first read after `maxAgeMs`.
  *
  * @example
  * const table = cachedTableSource(kvTableSource(kv), { maxAgeMs: 1000 })
@@ -103,14 +106,19 @@ export const cachedTableSource = (
   return {
     get: async (workload) => {
       const entry = entryFor(workload);
-      // A fetch under way is joined first: its start time already counts as fresh, its table does not yet.
-      if (entry.fetching !== undefined) return entry.fetching;
-      if (entry.known !== undefined && now() - entry.fetchedAt < maxAgeMs) return settle(entry.known);
-      // `finally` runs as a later reaction, so it cannot clear the field before it is set.
-      entry.fetching = refresh(workload, entry).finally(() => {
-        entry.fetching = undefined;
-      });
-      return entry.fetching;
+      const known = entry.known;
+      const fresh = known !== undefined && now() - entry.fetchedAt < maxAgeMs;
+      if (!fresh && entry.fetching === undefined) {
+        // `finally` runs as a later reaction, so it cannot clear the field before it is set.
+        entry.fetching = refresh(workload, entry).finally(() => {
+          entry.fetching = undefined;
+        });
+      }
+      // A table once read is served while a newer one is fetched: a slow or failing store never
+      // holds requests up. Without one, the read waits for the fetch.
+      if (known?.ok && known.table !== null) return known.table;
+      if (fresh) return settle(known);
+      return entry.fetching ?? settle(entry.known);
     },
   };
 };

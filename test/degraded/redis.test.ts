@@ -119,11 +119,11 @@ describe("the router while Redis is unreachable", () => {
 
     await proxy.cut("refuse");
     await sleep(MAX_AGE_MS + 50);
-    // Each refresh now waits out the client's retries (5, backing off) before the cache falls back.
+    // The refresh fails in the background; requests are answered from the last-known table meanwhile.
     const during = [await get("cart"), await get("cart")];
     for (const res of during) expect(res).toMatchObject({ status: 200, text: "first" });
-    expect(counts.failures).toBeGreaterThanOrEqual(1);
-    expect(Math.max(...during.map((r) => r.ms))).toBeLessThan(10_000);
+    expect(Math.max(...during.map((r) => r.ms))).toBeLessThan(1_000);
+    await expect.poll(() => counts.failures, { timeout: 10_000, interval: 50 }).toBeGreaterThanOrEqual(1);
 
     await proxy.restore();
     await tables.publish(table("cart", 2, second));
