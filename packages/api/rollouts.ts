@@ -159,7 +159,10 @@ export const mountRolloutRoutes = (app: OpenAPIHono, deps: ApiDeps): void => {
   });
 
   app.openapi(
-    controlRoute("promote", "Skip the pause or analysis the rollout waits at; `full` skips every one left"),
+    controlRoute(
+      "promote",
+      "Skip the pause or analysis the rollout waits at; `full` skips every one left. 409 while the workload is failed over or recovering",
+    ),
     async (c) => {
       const { id } = c.req.valid("param");
       const body = PromoteBody.parse(await optionalJson(c.req.raw));

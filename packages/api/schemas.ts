@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { Cloud, HealthCheck, RolloutStatus, RolloutStrategy, Target, WorkloadName } from "#core";
+import { Cloud, RolloutStatus, RolloutStrategy, Target, WorkloadName } from "#core";
 
 export const ErrorSchema = z
   .object({
@@ -12,15 +12,37 @@ export const NameParam = z.object({
 });
 export const IdParam = z.object({ id: z.uuid() });
 
+/** A workload's health check as it runs, every default filled. */
+export const HealthCheckSchema = z
+  .object({
+    path: z.string(),
+    intervalSeconds: z.int(),
+    timeoutSeconds: z.number(),
+    healthyThreshold: z.int(),
+    unhealthyThreshold: z.int(),
+  })
+  .meta({ id: "HealthCheck" });
+
+/** A workload's failover policy as it applies, every default filled. */
+export const FailoverPolicySchema = z
+  .object({
+    sameCloudFirst: z.boolean(),
+    cloudOrder: z.array(Cloud),
+    recoverySteps: z.array(z.number()),
+    scaleSurvivors: z.boolean(),
+  })
+  .meta({ id: "FailoverPolicy" });
+
 export const WorkloadSchema = z
   .object({
     name: z.string(),
     project: z.string(),
     image: z.string(),
     port: z.int(),
-    healthCheck: HealthCheck,
+    healthCheck: HealthCheckSchema,
     targets: z.array(Target),
     strategy: RolloutStrategy,
+    failover: FailoverPolicySchema,
     stableRevision: z.int().nullable(),
     latestRevision: z.int(),
     createdAt: z.string(),
@@ -55,6 +77,9 @@ export const RolloutSchema = z
     steps: z.array(StepSchema),
     currentStep: z.int(),
     message: z.string().nullable(),
+    heldReason: z.string().nullable().meta({
+      description: "why the rollout waits where it is (its workload is failed over); null otherwise",
+    }),
     createdAt: z.string(),
     updatedAt: z.string(),
     finishedAt: z.string().nullable(),
@@ -100,6 +125,22 @@ export const TrafficSchema = z
     ),
   })
   .meta({ id: "Traffic" });
+
+export const TargetHealthSchema = z
+  .object({
+    cloud: Cloud,
+    region: z.string(),
+    status: z.enum(["healthy", "unhealthy", "recovering", "unknown"]),
+    weight: z
+      .number()
+      .meta({ description: "the target's share of the workload's traffic as routers get it, in percent" }),
+    lastCheck: z.string().nullable().meta({ description: "when its backends were last probed (ISO 8601)" }),
+  })
+  .meta({ id: "TargetHealth" });
+
+export const WorkloadHealthSchema = z
+  .object({ targets: z.array(TargetHealthSchema) })
+  .meta({ id: "WorkloadHealth" });
 
 /** An OpenAPI response with a JSON body. */
 export const jsonResponse = <T extends z.ZodType>(schema: T, description: string) => ({

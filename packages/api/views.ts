@@ -1,5 +1,5 @@
 import type { z } from "@hono/zod-openapi";
-import type { Rollout, Workload } from "#core";
+import type { Backend, Rollout, Workload } from "#core";
 import type { BackendRecord } from "#store";
 import type { RolloutSchema, TrafficSchema, WorkloadSchema } from "./schemas.ts";
 
@@ -12,16 +12,22 @@ export const workloadView = (w: Workload): WorkloadView => ({
   project: w.project,
   image: w.image,
   port: w.port,
-  healthCheck: w.healthCheck,
+  healthCheck: { ...w.healthCheck },
   targets: w.targets.map((t) => ({ ...t })),
   strategy: w.strategy,
+  failover: {
+    ...w.failover,
+    cloudOrder: [...w.failover.cloudOrder],
+    recoverySteps: [...w.failover.recoverySteps],
+  },
   stableRevision: w.stableRevision,
   latestRevision: w.latestRevision,
   createdAt: w.createdAt,
   updatedAt: w.updatedAt,
 });
 
-export const rolloutView = (r: Rollout): RolloutView => ({
+/** A rollout as clients see it; `heldReason` comes with the records the store reads. */
+export const rolloutView = (r: Rollout & { readonly heldReason?: string | null }): RolloutView => ({
   id: r.id,
   workload: r.workload,
   status: r.status,
@@ -33,21 +39,28 @@ export const rolloutView = (r: Rollout): RolloutView => ({
   ),
   currentStep: r.currentStep,
   message: r.message,
+  heldReason: r.heldReason ?? null,
   createdAt: r.createdAt,
   updatedAt: r.updatedAt,
   finishedAt: r.finishedAt,
 });
 
-/** Running backends with each weight as a percentage of the workload's traffic. */
-export const trafficView = (backends: readonly BackendRecord[]): TrafficView => {
+/**
+ * Running backends with each weight as a percentage of the workload's traffic: the rollout's
+ * weights, or with `routed` (the effective routing table) what routers do, failover included.
+ */
+export const trafficView = (backends: readonly BackendRecord[], routed?: readonly Backend[]): TrafficView => {
   const running = backends.filter((b) => b.state === "running");
-  const total = running.reduce((sum, b) => sum + b.weight, 0);
+  const key = (b: Pick<Backend, "cloud" | "region" | "revision">) => `${b.cloud}/${b.region}/${b.revision}`;
+  const effective = routed && new Map(routed.map((b) => [key(b), b.weight]));
+  const weightOf = (b: BackendRecord) => (effective ? (effective.get(key(b)) ?? 0) : b.weight);
+  const total = running.reduce((sum, b) => sum + weightOf(b), 0);
   return {
     backends: running.map((b) => ({
       cloud: b.cloud,
       region: b.region,
       revision: b.revision,
-      weight: total > 0 ? Math.round((b.weight / total) * 10_000) / 100 : 0,
+      weight: total > 0 ? Math.round((weightOf(b) / total) * 10_000) / 100 : 0,
       url: b.url,
     })),
   };

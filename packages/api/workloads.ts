@@ -1,8 +1,8 @@
 import { createRoute, type OpenAPIHono } from "@hono/zod-openapi";
 import { z } from "zod";
 import { notFound, WorkloadInput, WorkloadUpdate } from "#core";
-import { createWorkload, deleteWorkload, updateWorkload } from "#engine";
-import { findWorkload, listBackends, listWorkloads } from "#store";
+import { createWorkload, deleteWorkload, readTargetHealth, updateWorkload } from "#engine";
+import { findWorkload, listBackends, listWorkloads, readRoutingTable } from "#store";
 import type { ApiDeps } from "./deps.ts";
 import {
   jsonBody as body,
@@ -11,6 +11,7 @@ import {
   NameParam,
   TrafficSchema,
   WorkloadCreatedSchema,
+  WorkloadHealthSchema,
   WorkloadSchema,
 } from "./schemas.ts";
 import { rolloutView, trafficView, workloadView } from "./views.ts";
@@ -66,9 +67,20 @@ const trafficRouteDef = createRoute({
   method: "get",
   path: "/v1/workloads/{name}/traffic",
   tags: ["workloads"],
-  summary: "Where the workload's traffic goes now",
+  summary:
+    "Where the workload's traffic goes now, as routers get it (a failed-over target's share is elsewhere)",
   request: { params: NameParam },
   responses: { 200: json(TrafficSchema, "backends and their share of traffic"), ...errorResponses(400, 404) },
+});
+
+const healthRouteDef = createRoute({
+  method: "get",
+  path: "/v1/workloads/{name}/health",
+  tags: ["workloads"],
+  summary:
+    "Each target's health (healthy, unhealthy, recovering or unknown), its share of traffic and when it was last probed",
+  request: { params: NameParam },
+  responses: { 200: json(WorkloadHealthSchema, "the workload's targets"), ...errorResponses(400, 404) },
 });
 
 /** Routes under /v1/workloads. */
@@ -102,6 +114,15 @@ export const mountWorkloadRoutes = (app: OpenAPIHono, deps: ApiDeps): void => {
 
   app.openapi(trafficRouteDef, async (c) => {
     const w = await load(c.req.valid("param").name);
-    return c.json(trafficView(await listBackends(deps.sql, w.id)), 200);
+    const [backends, table] = await Promise.all([
+      listBackends(deps.sql, w.id),
+      readRoutingTable(deps.sql, w.id),
+    ]);
+    return c.json(trafficView(backends, table?.backends ?? []), 200);
+  });
+
+  app.openapi(healthRouteDef, async (c) => {
+    const w = await load(c.req.valid("param").name);
+    return c.json({ targets: await readTargetHealth(deps.sql, w) }, 200);
   });
 };

@@ -3,10 +3,11 @@ import { createSimAdapters } from "#adapters/sim";
 import { RECOMMENDED_LATENCY_BUCKET_BOUNDS_MS } from "#analysis";
 import { createApi, createApiMetrics } from "#api";
 import { type Logger, SIM_REGIONS } from "#core";
-import { type CommandDeps, createReconciler, startReconcileLoop } from "#engine";
+import { type CommandDeps, createReconciler, runHealthPass, startReconcileLoop } from "#engine";
 import { kvMetricSource, kvRoutingTables, memoryStore, startOutcomeFlusher } from "#kv";
 import { nodeRouter } from "#node-transport";
 import { cachedTableSource, OutcomeCounters, renderOutcomeMetrics } from "#router";
+import { DEFAULT_SCHEDULES, startScheduler } from "#schedule";
 import { startSimServer, startTraffic } from "#sim";
 import {
   connectDatabase,
@@ -91,6 +92,20 @@ export const up = async (options: UpOptions, log: Logger): Promise<Running> => {
     const kick = () => {
       for (const loop of loops) loop.kick();
     };
+
+    // Health, backups and the restore drill, as the deployed crons run them.
+    const health = { ...engine, log: log.child({ component: "health" }) };
+    const scheduler = startScheduler({
+      log: log.child({ component: "schedule" }),
+      jobs: [
+        {
+          name: "health",
+          schedule: DEFAULT_SCHEDULES.health.local,
+          run: (signal) => runHealthPass(health, { now: new Date(), signal }),
+        },
+      ],
+    });
+    stack.push(scheduler.stop);
 
     const commands: CommandDeps = { ...engine, log, regions: SIM_REGIONS, kick };
     const api = createApi({

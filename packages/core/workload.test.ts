@@ -1,6 +1,16 @@
 import { describe, expect, it } from "vitest";
 import { RolloutInput } from "./rollout.ts";
-import { Image, SimProfile, WorkloadInput, WorkloadName, WorkloadUpdate } from "./workload.ts";
+import {
+  DEFAULT_FAILOVER_POLICY,
+  FailoverPolicy,
+  HealthCheck,
+  healthCheckSettings,
+  Image,
+  SimProfile,
+  WorkloadInput,
+  WorkloadName,
+  WorkloadUpdate,
+} from "./workload.ts";
 
 const valid = {
   name: "shop",
@@ -82,6 +92,114 @@ describe("WorkloadInput", () => {
     const { name: _, ...update } = valid;
     expect(WorkloadUpdate.safeParse(update).success).toBe(true);
     expect(WorkloadUpdate.safeParse(valid).success).toBe(false);
+  });
+});
+
+describe("HealthCheck", () => {
+  it("reads a check stored with only a path, filling every default", () => {
+    expect(healthCheckSettings(HealthCheck.parse({ path: "/healthz" }))).toEqual({
+      path: "/healthz",
+      intervalSeconds: 10,
+      timeoutSeconds: 2,
+      healthyThreshold: 2,
+      unhealthyThreshold: 2,
+    });
+  });
+
+  it("keeps what is given", () => {
+    const check = {
+      path: "/up",
+      intervalSeconds: 1,
+      timeoutSeconds: 0.5,
+      healthyThreshold: 3,
+      unhealthyThreshold: 1,
+    };
+    expect(healthCheckSettings(HealthCheck.parse(check))).toEqual(check);
+  });
+
+  it.each([
+    [{ intervalSeconds: 0 }, "intervalSeconds"],
+    [{ intervalSeconds: 301 }, "intervalSeconds"],
+    [{ intervalSeconds: 1.5 }, "intervalSeconds"],
+    [{ timeoutSeconds: 0.05 }, "timeoutSeconds"],
+    [{ timeoutSeconds: 61, intervalSeconds: 120 }, "timeoutSeconds"],
+    [{ healthyThreshold: 0 }, "healthyThreshold"],
+    [{ healthyThreshold: 11 }, "healthyThreshold"],
+    [{ unhealthyThreshold: 0 }, "unhealthyThreshold"],
+    [{ unhealthyThreshold: 2.5 }, "unhealthyThreshold"],
+    [{ every: 5 }, ""],
+  ])("names the offending field of %j", (fields, field) => {
+    expect(firstIssue(HealthCheck.safeParse({ path: "/healthz", ...fields }))).toBe(field);
+  });
+
+  it.each([
+    [{ intervalSeconds: 5, timeoutSeconds: 5 }, "must be less than intervalSeconds (5)"],
+    [{ intervalSeconds: 1, timeoutSeconds: 2 }, "must be less than intervalSeconds (1)"],
+    // The default interval (10 s) bounds a timeout given alone.
+    [{ timeoutSeconds: 10 }, "must be less than intervalSeconds (10)"],
+    // And the default timeout (2 s) an interval given alone.
+    [{ intervalSeconds: 2 }, "must be less than intervalSeconds (2)"],
+  ])("refuses a timeout not below the interval: %j", (fields, message) => {
+    const result = HealthCheck.safeParse({ path: "/healthz", ...fields });
+    expect(firstIssue(result)).toBe("timeoutSeconds");
+    expect(result.error?.issues[0]?.message).toBe(message);
+  });
+
+  it("accepts a timeout just below the interval", () => {
+    expect(HealthCheck.safeParse({ path: "/", intervalSeconds: 1, timeoutSeconds: 0.9 }).success).toBe(true);
+  });
+
+  it("names the nested field inside a workload", () => {
+    const result = WorkloadInput.safeParse({ ...valid, healthCheck: { path: "/h", timeoutSeconds: 30 } });
+    expect(firstIssue(result)).toBe("healthCheck.timeoutSeconds");
+  });
+});
+
+describe("FailoverPolicy", () => {
+  it("fills defaults: same cloud first, targets' order, 25/50/100, scale survivors", () => {
+    expect(FailoverPolicy.parse({})).toEqual({
+      sameCloudFirst: true,
+      cloudOrder: [],
+      recoverySteps: [25, 50, 100],
+      scaleSurvivors: true,
+    });
+    expect(DEFAULT_FAILOVER_POLICY).toEqual(FailoverPolicy.parse({}));
+  });
+
+  it("accepts a full policy", () => {
+    const policy = {
+      sameCloudFirst: false,
+      cloudOrder: ["gcp", "aws"],
+      recoverySteps: [10, 100],
+      scaleSurvivors: false,
+    };
+    expect(FailoverPolicy.parse(policy)).toEqual(policy);
+    expect(FailoverPolicy.parse({ recoverySteps: [100] }).recoverySteps).toEqual([100]);
+  });
+
+  it.each([
+    [{ recoverySteps: [25, 50] }, "recoverySteps.1", "the last step must be 100"],
+    [{ recoverySteps: [50, 25, 100] }, "recoverySteps.1", "must be greater than the step before (50)"],
+    [{ recoverySteps: [50, 50, 100] }, "recoverySteps.1", "must be greater than the step before (50)"],
+    [{ recoverySteps: [] }, "recoverySteps", undefined],
+    [{ recoverySteps: [0, 100] }, "recoverySteps.0", undefined],
+    [{ recoverySteps: [50, 101] }, "recoverySteps.1", undefined],
+    [{ cloudOrder: ["aws", "oracle"] }, "cloudOrder.1", undefined],
+    [{ cloudOrder: ["aws", "gcp", "aws"] }, "cloudOrder.2", "duplicate cloud aws"],
+    [{ sameCloudFirst: "yes" }, "sameCloudFirst", undefined],
+    [{ weights: {} }, "", undefined],
+  ])("names the offending field of %j", (policy, field, message) => {
+    const result = FailoverPolicy.safeParse(policy);
+    expect(firstIssue(result)).toBe(field);
+    if (message) expect(result.error?.issues[0]?.message).toBe(message);
+  });
+
+  it("is optional on a workload and named under failover when wrong", () => {
+    expect(WorkloadInput.parse(valid).failover).toBeUndefined();
+    expect(WorkloadInput.parse({ ...valid, failover: {} }).failover).toEqual(DEFAULT_FAILOVER_POLICY);
+    expect(firstIssue(WorkloadInput.safeParse({ ...valid, failover: { recoverySteps: [10] } }))).toBe(
+      "failover.recoverySteps.0",
+    );
   });
 });
 

@@ -1,6 +1,8 @@
 import {
   configHash,
+  DEFAULT_FAILOVER_POLICY,
   DevsimError,
+  healthCheckSettings,
   notFound,
   type RevisionConfig,
   type RolloutInput,
@@ -101,7 +103,8 @@ const revisionConfig = (
 ): RevisionConfig => ({
   image: spec.image,
   port: spec.port,
-  healthCheck: spec.healthCheck,
+  // Only the path is the container's business; how often the control plane probes it is not a new revision.
+  healthCheck: { path: spec.healthCheck.path },
   sim: sim ?? null,
 });
 
@@ -209,6 +212,8 @@ export const updateWorkload = async (
     const updated = {
       ...workload,
       ...input,
+      healthCheck: healthCheckSettings(input.healthCheck),
+      failover: input.failover ?? DEFAULT_FAILOVER_POLICY,
       latestRevision: Math.max(workload.latestRevision, toRevision ?? 0),
     };
     if (toRevision === current?.number && sameTargets) return { workload: updated, rollout: null };

@@ -7,6 +7,7 @@ import {
   findWorkload,
   findWorkloadById,
   jumpToStep,
+  listDegradedTargets,
   listRollouts,
   lockRollout,
   lockWorkload,
@@ -15,6 +16,7 @@ import {
   setRolloutStatus,
 } from "#store";
 import { type CommandDeps, planAndInsertRollout } from "./commands.ts";
+import { degradedConflict } from "./health/degraded.ts";
 import { returnToStable } from "./return-to-stable.ts";
 import { DEFAULT_DRAIN_MS } from "./steps.ts";
 
@@ -52,9 +54,16 @@ const control = async (
   return updated;
 };
 
+/** Refuses to promote while a target of the workload is failed over or recovering. */
+const refuseWhileDegraded = async (tx: Db, rollout: RolloutRecord): Promise<void> => {
+  const degraded = await listDegradedTargets(tx, rollout.workloadId);
+  if (degraded.length > 0) throw degradedConflict(rollout.workload, degraded);
+};
+
 /**
  * Skips the pause or analysis the rollout waits at, or with `full` every one left, so it goes
- * straight to serving all traffic from the new revision.
+ * straight to serving all traffic from the new revision. Refused (conflict) while the workload is
+ * degraded by a failover.
  */
 export const promoteRollout = (
   deps: CommandDeps,
@@ -62,6 +71,7 @@ export const promoteRollout = (
   { full = false } = {},
 ): Promise<RolloutRecord> =>
   control(deps, id, async (rollout, tx) => {
+    await refuseWhileDegraded(tx, rollout);
     const lastGate = rollout.steps.findLastIndex(isGate);
     const current = rollout.steps[rollout.currentStep];
     let to: number;
@@ -94,12 +104,16 @@ export const pauseRollout = (deps: CommandDeps, id: string): Promise<RolloutReco
     return { type: "paused", message: "paused by an operator" };
   });
 
-/** Carries on a paused rollout; at a pause that waits for promotion, this promotes it. */
+/**
+ * Carries on a paused rollout; at a pause that waits for promotion, this promotes it, and is then
+ * refused like a promotion while the workload is degraded.
+ */
 export const resumeRollout = (deps: CommandDeps, id: string): Promise<RolloutRecord> =>
   control(deps, id, async (rollout, tx) => {
     if (rollout.status !== "paused") throw invalid(rollout, "only a paused rollout can be resumed");
     const current = rollout.steps[rollout.currentStep];
     const past = current?.kind === "pause" && current.durationSeconds === null ? 1 : 0;
+    if (past) await refuseWhileDegraded(tx, rollout);
     if (!(await jumpToStep(tx, rollout.id, rollout.version, rollout.currentStep + past))) {
       throw invalid(rollout, "it moved on meanwhile");
     }

@@ -73,7 +73,9 @@ export const healWorkload = async (deps: EngineDeps, workload: WorkloadRecord): 
     const target = deploymentTarget(workload, b);
     let status = await adapter.describe(target, b.revision);
     if (status === null) {
-      status = await adapter.deploy(target, await revisionSpec(deps.sql, workload, b.revision), b.replicas);
+      // A survivor scaled up for a failover comes back at that size.
+      const replicas = b.scaledReplicas ?? b.replicas;
+      status = await adapter.deploy(target, await revisionSpec(deps.sql, workload, b.revision), replicas);
       repaired++;
       await appendEvent(deps.sql, {
         workloadId: workload.id,

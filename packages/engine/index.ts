@@ -3,6 +3,7 @@ export * from "./commands.ts";
 export * from "./control.ts";
 export type * from "./deps.ts";
 export * from "./heal.ts";
+export * from "./health/index.ts";
 export * from "./loop.ts";
 export * from "./reconciler.ts";
 export * from "./return-to-stable.ts";

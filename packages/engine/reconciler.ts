@@ -8,10 +8,13 @@ import {
   findActiveRollout,
   findWorkloadById,
   finishRollout,
+  holdRollout,
   listBackends,
+  listDegradedTargets,
   markBackendRemoving,
   markStepStarted,
   type RolloutRecord,
+  releaseRollout,
   releaseWorkload,
   renewLease,
   setRolloutStatus,
@@ -21,6 +24,7 @@ import {
 import { analyse } from "./analysis-step.ts";
 import type { EngineDeps } from "./deps.ts";
 import { healWorkload, removeMarkedBackends } from "./heal.ts";
+import { degradedReason } from "./health/degraded.ts";
 import { returnToStable } from "./return-to-stable.ts";
 import { DEFAULT_DRAIN_MS, POLL_MS, RETRY_MS, runStep } from "./steps.ts";
 
@@ -46,6 +50,9 @@ export interface Reconciler {
   /** Claims due workloads and works on them; returns how many it claimed. */
   reconcileOnce(): Promise<number>;
 }
+
+/** How often a rollout held for a failover looks again; the health pass also asks when the workload recovers. */
+const HOLD_MS = 1_000;
 
 /** Milliseconds until the workload is due again, or null when it only needs a look on request. */
 type NextDue = number | null;
@@ -112,12 +119,53 @@ export const createReconciler = (deps: EngineDeps, options: ReconcilerOptions = 
   const settingsOf = (r: RolloutRecord): AnalysisSettings =>
     r.strategy.type === "canary" ? r.strategy.analysis : AnalysisSettings.parse({});
 
+  /**
+   * Whether the rollout must wait for its workload to recover from a failover: its steps would
+   * judge and move traffic on a degraded workload. The hold is recorded once; a rollout no longer
+   * held goes on with its current step started over.
+   */
+  const heldForFailover = async (
+    w: WorkloadRecord,
+    r: RolloutRecord,
+  ): Promise<{ held: boolean; rollout: RolloutRecord }> => {
+    const degraded = await listDegradedTargets(deps.sql, w.id);
+    if (degraded.length > 0) {
+      const reason = degradedReason(w.name, degraded);
+      if (await holdRollout(deps.sql, r.id, reason)) {
+        await event(w, r, "rollout.held", `held at step ${r.currentStep}: ${reason}`, {
+          step: r.currentStep,
+          targets: degraded,
+        });
+        deps.log.warn({ workload: w.name, rollout: r.id, reason }, "rollout held");
+      }
+      return { held: true, rollout: r };
+    }
+    if (r.heldReason !== null && (await releaseRollout(deps.sql, r.id))) {
+      await event(
+        w,
+        r,
+        "rollout.resumed",
+        `every target serves its full share again: step ${r.currentStep} starts over`,
+        {
+          step: r.currentStep,
+        },
+      );
+    }
+    return {
+      held: false,
+      rollout: { ...r, heldReason: null, stepStartedAt: r.heldReason === null ? r.stepStartedAt : null },
+    };
+  };
+
   const advance = async (w: WorkloadRecord, initial: RolloutRecord, deadline: number): Promise<NextDue> => {
     let r = initial;
     while (r.currentStep < r.steps.length) {
       if (Date.now() > deadline) return 0;
       const step = r.steps[r.currentStep];
       if (!step) break;
+      const hold = await heldForFailover(w, r);
+      if (hold.held) return HOLD_MS;
+      r = hold.rollout;
       const current = r;
       const outcome = await runStep(
         {

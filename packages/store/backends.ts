@@ -1,4 +1,13 @@
-import type { Backend, BackendWeight, Cloud, RoutingTable } from "#core";
+import {
+  type Backend,
+  type BackendWeight,
+  type Cloud,
+  DEFAULT_FAILOVER_POLICY,
+  FailoverPolicy,
+  type RoutingTable,
+  type Target,
+} from "#core";
+import { effectiveWeights, type Overlay, type RolloutBackend, type TargetTraffic } from "#failover";
 import { type Db, isoOrNull, jsonb } from "./db.ts";
 
 export type BackendState = "running" | "removing";
@@ -10,6 +19,8 @@ export interface BackendRecord extends Backend {
   readonly url: string;
   /** For a backend being removed: when its cloud deployment may go. */
   readonly removeAfter: string | null;
+  /** Replicas failover scaled it to, to absorb a failed target's share; null at its own count. */
+  readonly scaledReplicas: number | null;
 }
 
 interface BackendRow {
@@ -21,12 +32,14 @@ interface BackendRow {
   url: string | null;
   state: BackendState;
   remove_after: Date | null;
+  scaled_replicas: number | null;
 }
 
-const toBackend = ({ remove_after, ...r }: BackendRow): BackendRecord => ({
+const toBackend = ({ remove_after, scaled_replicas, ...r }: BackendRow): BackendRecord => ({
   ...r,
   url: r.url ?? "",
   removeAfter: isoOrNull(remove_after),
+  scaledReplicas: scaled_replicas,
 });
 
 export interface BackendKey {
@@ -44,8 +57,9 @@ const bump = (db: Db, workloadId: string) =>
 
 export const listBackends = async (db: Db, workloadId: string): Promise<BackendRecord[]> => {
   const rows = await db<BackendRow[]>`
-    SELECT cloud, region, revision, replicas, weight, url, state, remove_after FROM backends
-    WHERE workload_id = ${workloadId} ORDER BY cloud, region, revision`;
+    SELECT b.cloud, b.region, b.revision, b.replicas, b.weight, b.url, b.state, b.remove_after, h.scaled_replicas
+    FROM backends b LEFT JOIN backend_health h USING (workload_id, cloud, region, revision)
+    WHERE b.workload_id = ${workloadId} ORDER BY b.cloud, b.region, b.revision`;
   return rows.map(toBackend);
 };
 
@@ -159,36 +173,65 @@ export const deleteBackend = async (db: Db, workloadId: string, key: BackendKey)
   await db`DELETE FROM backends WHERE ${matches(db, workloadId, key)} AND state = 'removing'`;
 };
 
+/** A backend as the rollout weighted it, with its endpoint. */
+export interface RoutedBackend extends RolloutBackend {
+  readonly url: string;
+}
+
+/** A workload's routing as routers get it, and how failover made it so. */
+export interface RoutingState {
+  readonly table: RoutingTable;
+  /** The failover overlay: moves, whether every target is down, each target's shares. */
+  readonly overlay: Overlay<RoutedBackend>;
+  readonly policy: FailoverPolicy;
+}
+
 /**
- * A workload's routing table, read in one statement so the version and the backends come from
- * the same snapshot: the backends that receive traffic (running, weighted, with an endpoint).
+ * A workload's routing, read in one statement so the version, the weights and the failover state
+ * all come from the same snapshot: the backends that receive traffic (running, weighted, with an
+ * endpoint), with the failover overlay applied, so every publisher publishes effective weights.
  */
-export const readRoutingTable = async (db: Db, workloadId: string): Promise<RoutingTable | null> => {
-  const rows = await db<
+export const readRoutingState = async (db: Db, workloadId: string): Promise<RoutingState | null> => {
+  const [row] = await db<
     {
       name: string;
       version: string;
-      cloud: Cloud | null;
-      region: string;
-      revision: number;
-      weight: number;
-      url: string;
+      targets: Target[];
+      failover: unknown;
+      backends: RoutedBackend[];
+      traffic: TargetTraffic[];
     }[]
   >`
-    SELECT w.name, w.routing_version::text AS version, b.cloud, b.region, b.revision, b.weight, b.url
-    FROM workloads w
-    LEFT JOIN backends b ON b.workload_id = w.id AND b.state = 'running' AND b.weight > 0 AND b.url IS NOT NULL
-    WHERE w.id = ${workloadId}
-    ORDER BY b.cloud, b.region, b.revision`;
-  const [first] = rows;
-  if (!first) return null;
-  return {
-    workload: first.name,
-    version: Number(first.version),
-    backends: rows.flatMap((r) =>
-      r.cloud === null
-        ? []
-        : [{ cloud: r.cloud, region: r.region, revision: r.revision, weight: r.weight, url: r.url }],
-    ),
-  };
+    SELECT w.name, w.routing_version::text AS version, w.targets, w.failover,
+      COALESCE((
+        SELECT jsonb_agg(jsonb_build_object('cloud', b.cloud, 'region', b.region, 'revision', b.revision,
+                 'weight', b.weight, 'url', b.url, 'replicas', b.replicas) ORDER BY b.cloud, b.region, b.revision)
+        FROM backends b
+        WHERE b.workload_id = w.id AND b.state = 'running' AND b.weight > 0 AND b.url IS NOT NULL
+      ), '[]'::jsonb) AS backends,
+      COALESCE((
+        SELECT jsonb_agg(jsonb_build_object('cloud', f.cloud, 'region', f.region, 'percent', f.traffic_percent))
+        FROM target_failover f WHERE f.workload_id = w.id AND f.traffic_percent < 100
+      ), '[]'::jsonb) AS traffic
+    FROM workloads w WHERE w.id = ${workloadId}`;
+  if (!row) return null;
+  const policy = row.failover === null ? DEFAULT_FAILOVER_POLICY : FailoverPolicy.parse(row.failover);
+  const overlay = effectiveWeights({
+    backends: row.backends,
+    traffic: row.traffic,
+    policy,
+    targets: row.targets,
+  });
+  const backends: Backend[] = overlay.backends.map((b) => ({
+    cloud: b.cloud,
+    region: b.region,
+    revision: b.revision,
+    weight: b.weight,
+    url: b.url,
+  }));
+  return { table: { workload: row.name, version: Number(row.version), backends }, overlay, policy };
 };
+
+/** A workload's routing table with effective weights (see `readRoutingState`). */
+export const readRoutingTable = async (db: Db, workloadId: string): Promise<RoutingTable | null> =>
+  (await readRoutingState(db, workloadId))?.table ?? null;

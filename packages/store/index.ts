@@ -5,6 +5,7 @@ export * from "./connect.ts";
 export * from "./db.ts";
 export * from "./embedded.ts";
 export * from "./events.ts";
+export * from "./health.ts";
 export * from "./migrate.ts";
 export * from "./revisions.ts";
 export * from "./rollouts.ts";

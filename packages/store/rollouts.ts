@@ -14,6 +14,7 @@ interface RolloutRow {
   step_started_at: Date | null;
   progress_deadline_seconds: number;
   message: string | null;
+  held_reason: string | null;
   version: number;
   created_at: Date;
   updated_at: Date;
@@ -25,6 +26,8 @@ export interface RolloutRecord extends Rollout {
   readonly workloadId: string;
   readonly stepStartedAt: string | null;
   readonly progressDeadlineSeconds: number;
+  /** Why the reconciler holds it where it is (its workload is degraded); null while it may advance. */
+  readonly heldReason: string | null;
 }
 
 const toRollout = (r: RolloutRow): RolloutRecord => ({
@@ -40,6 +43,7 @@ const toRollout = (r: RolloutRow): RolloutRecord => ({
   stepStartedAt: isoOrNull(r.step_started_at),
   progressDeadlineSeconds: r.progress_deadline_seconds,
   message: r.message,
+  heldReason: r.held_reason,
   version: r.version,
   createdAt: iso(r.created_at),
   updatedAt: iso(r.updated_at),
@@ -48,7 +52,7 @@ const toRollout = (r: RolloutRow): RolloutRecord => ({
 
 const select = (db: Db) => db`
   SELECT r.id, w.name AS workload, r.workload_id, r.status, r.from_revision, r.to_revision, r.strategy, r.steps,
-         r.current_step, r.step_started_at, r.progress_deadline_seconds, r.message, r.version,
+         r.current_step, r.step_started_at, r.progress_deadline_seconds, r.message, r.held_reason, r.version,
          r.created_at, r.updated_at, r.finished_at
   FROM rollouts r JOIN workloads w ON w.id = r.workload_id`;
 
@@ -121,7 +125,7 @@ export const finishRollout = async (
 ): Promise<boolean> => {
   const rows = await db`
     UPDATE rollouts SET status = ${status}, message = ${message}, version = version + 1, updated_at = now(),
-      finished_at = now()
+      finished_at = now(), held_reason = NULL
     WHERE id = ${id} AND version = ${version} AND status IN ('progressing', 'paused')`;
   return rows.count === 1;
 };
@@ -163,5 +167,29 @@ export const jumpToStep = async (db: Db, id: string, version: number, to: number
     UPDATE rollouts SET current_step = ${to}, step_started_at = NULL, status = 'progressing',
       version = version + 1, updated_at = now()
     WHERE id = ${id} AND version = ${version} AND status IN ('progressing', 'paused')`;
+  return rows.count === 1;
+};
+
+/**
+ * Holds a live rollout where it is, for `reason` (kept up to date while it holds); returns whether
+ * the hold began now, so the caller records it once.
+ */
+export const holdRollout = async (db: Db, id: string, reason: string): Promise<boolean> => {
+  const rows = await db<{ before: string | null }[]>`
+    WITH before AS (SELECT held_reason FROM rollouts WHERE id = ${id})
+    UPDATE rollouts SET held_reason = ${reason}, updated_at = now()
+    WHERE id = ${id} AND held_reason IS DISTINCT FROM ${reason} AND status IN ('progressing', 'paused')
+    RETURNING (SELECT held_reason FROM before) AS before`;
+  return rows.length === 1 && rows[0]?.before === null;
+};
+
+/**
+ * Lets a held rollout advance again; returns whether it was held. Its current step starts over,
+ * so a pause or an analysis does not count the time spent degraded.
+ */
+export const releaseRollout = async (db: Db, id: string): Promise<boolean> => {
+  const rows = await db`
+    UPDATE rollouts SET held_reason = NULL, step_started_at = NULL, updated_at = now()
+    WHERE id = ${id} AND held_reason IS NOT NULL`;
   return rows.count === 1;
 };

@@ -1,4 +1,12 @@
-import type { HealthCheck, RolloutStrategy, Target, Workload } from "#core";
+import {
+  DEFAULT_FAILOVER_POLICY,
+  FailoverPolicy,
+  type HealthCheck,
+  healthCheckSettings,
+  type RolloutStrategy,
+  type Target,
+  type Workload,
+} from "#core";
 import { type Db, iso, isoOrNull, jsonb } from "./db.ts";
 
 interface WorkloadRow {
@@ -10,6 +18,7 @@ interface WorkloadRow {
   health_check: HealthCheck;
   targets: Target[];
   strategy: RolloutStrategy;
+  failover: unknown;
   stable_revision: number | null;
   latest_revision: number;
   created_at: Date;
@@ -28,9 +37,11 @@ const toWorkload = (r: WorkloadRow): WorkloadRecord => ({
   project: r.project,
   port: r.port,
   image: r.image ?? "",
-  healthCheck: r.health_check,
+  // Rows written before the health check had tuning fields read with the defaults.
+  healthCheck: healthCheckSettings(r.health_check),
   targets: r.targets,
   strategy: r.strategy,
+  failover: r.failover === null ? DEFAULT_FAILOVER_POLICY : FailoverPolicy.parse(r.failover),
   stableRevision: r.stable_revision,
   latestRevision: r.latest_revision,
   createdAt: iso(r.created_at),
@@ -40,7 +51,7 @@ const toWorkload = (r: WorkloadRow): WorkloadRecord => ({
 
 const columns = (db: Db) => db`
   w.id, w.name, p.name AS project, w.port, w.health_check,
-  (SELECT image FROM revisions r WHERE r.workload_id = w.id AND r.number = w.latest_revision) AS image, w.targets, w.strategy,
+  (SELECT image FROM revisions r WHERE r.workload_id = w.id AND r.number = w.latest_revision) AS image, w.targets, w.strategy, w.failover,
   w.stable_revision, w.latest_revision, w.created_at, w.updated_at, w.deleted_at`;
 
 export interface WorkloadSpec {
@@ -50,15 +61,17 @@ export interface WorkloadSpec {
   readonly healthCheck: HealthCheck;
   readonly targets: readonly Target[];
   readonly strategy: RolloutStrategy;
+  /** Absent: the default policy. */
+  readonly failover?: FailoverPolicy | undefined;
 }
 
 /** Inserts a live workload, creating its project on first use. Throws Postgres 23505 on a taken name. */
 export const insertWorkload = async (db: Db, spec: WorkloadSpec): Promise<WorkloadRecord> => {
   await db`INSERT INTO projects (name) VALUES (${spec.project}) ON CONFLICT (name) DO NOTHING`;
   const [row] = await db<{ id: string }[]>`
-    INSERT INTO workloads (project_id, name, port, health_check, targets, strategy)
+    INSERT INTO workloads (project_id, name, port, health_check, targets, strategy, failover)
     SELECT id, ${spec.name}, ${spec.port}, ${jsonb(spec.healthCheck)}::text::jsonb, ${jsonb(spec.targets)}::text::jsonb,
-           ${jsonb(spec.strategy)}::text::jsonb
+           ${jsonb(spec.strategy)}::text::jsonb, ${jsonb(spec.failover ?? null)}::text::jsonb
     FROM projects WHERE name = ${spec.project}
     RETURNING id`;
   const created = row ? await findWorkloadById(db, row.id) : null;
@@ -95,14 +108,19 @@ export const listWorkloads = async (db: Db): Promise<WorkloadRecord[]> => {
   return rows.map(toWorkload);
 };
 
+/**
+ * Replaces a workload's spec. The routing version moves with it, since the failover policy and the
+ * targets' order shape the weights of a workload that is failed over.
+ */
 export const updateWorkloadSpec = async (
   db: Db,
   id: string,
-  spec: Pick<WorkloadSpec, "port" | "healthCheck" | "targets" | "strategy">,
+  spec: Pick<WorkloadSpec, "port" | "healthCheck" | "targets" | "strategy" | "failover">,
 ): Promise<void> => {
   await db`
     UPDATE workloads SET port = ${spec.port}, health_check = ${jsonb(spec.healthCheck)}::text::jsonb,
-      targets = ${jsonb(spec.targets)}::text::jsonb, strategy = ${jsonb(spec.strategy)}::text::jsonb, updated_at = now()
+      targets = ${jsonb(spec.targets)}::text::jsonb, strategy = ${jsonb(spec.strategy)}::text::jsonb,
+      failover = ${jsonb(spec.failover ?? null)}::text::jsonb, routing_version = routing_version + 1, updated_at = now()
     WHERE id = ${id}`;
 };
 

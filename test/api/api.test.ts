@@ -99,6 +99,7 @@ describe("health and metadata", () => {
       "/v1/rollouts/{id}/resume",
       "/v1/workloads",
       "/v1/workloads/{name}",
+      "/v1/workloads/{name}/health",
       "/v1/workloads/{name}/rollback",
       "/v1/workloads/{name}/rollouts",
       "/v1/workloads/{name}/traffic",

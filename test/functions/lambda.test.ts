@@ -47,6 +47,7 @@ beforeAll(async () => {
     UPSTASH_REDIS_REST_TOKEN: bridge.token,
     DEVSIM_SIM_URL: sim.url,
     RECONCILE_RUN_SECONDS: "1",
+    HEALTH_RUN_SECONDS: "1",
     DEVSIM_KV_PREFIX: prefix,
     LOG_LEVEL: "silent",
   });
@@ -85,6 +86,16 @@ describe("the deployed functions, invoked as AWS Lambda invokes them", () => {
     expect(served.statusCode).toBe(200);
     expect(served.headers?.["x-devsim-backend"]).toBe("gcp/europe-west1/1");
     expect(JSON.parse(served.body)).toMatchObject({ workload: "lambda", cloud: "gcp", path: "/hello" });
+
+    const health = (await import("../../functions/health.ts")).handler;
+    const probed = await health();
+    expect(probed.passes).toBeGreaterThanOrEqual(1);
+    expect(probed.probes).toBeGreaterThanOrEqual(1);
+    const report = JSON.parse((await api(urlEvent("GET", "/v1/workloads/lambda/health"))).body) as {
+      targets: { cloud: string; region: string; lastCheck: string | null }[];
+    };
+    expect(report.targets).toMatchObject([{ cloud: "gcp", region: "europe-west1" }]);
+    expect(report.targets[0]?.lastCheck).not.toBeNull();
 
     const bad = await api(urlEvent("POST", "/v1/workloads", { name: "x" }));
     expect(bad.statusCode).toBe(400);

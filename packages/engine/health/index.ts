@@ -1,0 +1,4 @@
+export * from "./assess.ts";
+export * from "./pass.ts";
+export * from "./probe.ts";
+export * from "./report.ts";

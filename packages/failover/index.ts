@@ -1,0 +1,3 @@
+export * from "./ladder.ts";
+export * from "./scaling.ts";
+export * from "./weights.ts";

@@ -1,0 +1,2 @@
+export * from "./probe-state.ts";
+export * from "./target-status.ts";
