@@ -3,9 +3,9 @@ import { DevsimError } from "#core";
 export interface OutlierOptions {
   /** Connection failures in a row that eject a backend; 3 by default. */
   readonly consecutiveFailures?: number;
-  /** How long a first ejection lasts; each further one lasts this much longer. 2 s by default. */
+  /** How long a first ejection lasts; each further one lasts this much longer. 5 s by default. */
   readonly baseEjectionMs?: number;
-  /** The longest an ejection lasts, and how long a backend must then stay in before its count resets. 30 s by default. */
+  /** The longest an ejection lasts, and how long a backend must then stay in before its count resets. 60 s by default. */
   readonly maxEjectionMs?: number;
   /** Milliseconds from any fixed origin. */
   readonly now?: () => number;
@@ -25,7 +25,8 @@ interface Record {
  * for `baseEjectionMs` × the number of times it was ejected in a row (at most `maxEjectionMs`),
  * then let back in; one success resets its failures, and staying in for `maxEjectionMs` resets the
  * ejection count. Backends are known by URL, so the state outlives routing-table versions.
- * Pure bookkeeping: time comes from `now`.
+ * Longer than two health intervals by default, so a dead backend stays out until active health
+ * has moved its weight away. Pure bookkeeping: time comes from `now`.
  */
 export class OutlierDetector {
   readonly #consecutiveFailures: number;
@@ -38,8 +39,8 @@ export class OutlierDetector {
 
   constructor({
     consecutiveFailures = 3,
-    baseEjectionMs = 2_000,
-    maxEjectionMs = 30_000,
+    baseEjectionMs = 5_000,
+    maxEjectionMs = 60_000,
     now = () => performance.now(),
   }: OutlierOptions = {}) {
     if (!(Number.isInteger(consecutiveFailures) && consecutiveFailures >= 1)) {
