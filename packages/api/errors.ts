@@ -60,14 +60,3 @@ export const toErrorResponse = (error: unknown, c: Context): Response => {
 
 export const notFoundResponse = (c: Context): Response =>
   c.json(body("not_found", `no route for ${c.req.method} ${c.req.path}`, { path: c.req.path }), 404);
-
-/** Parses an optional JSON body: empty means `{}`; anything else must be JSON. */
-export const optionalJson = async (request: Request): Promise<unknown> => {
-  const text = await request.text();
-  if (text.trim() === "") return {};
-  try {
-    return JSON.parse(text);
-  } catch {
-    throw new DevsimError("invalid_input", "body: not valid JSON", { field: "body" });
-  }
-};

@@ -18,7 +18,6 @@ import {
   listRollouts,
 } from "#store";
 import type { ApiDeps } from "./deps.ts";
-import { optionalJson } from "./errors.ts";
 import {
   EventPageQuery,
   EventSchema,
@@ -91,22 +90,32 @@ const eventsRouteDef = createRoute({
   },
 });
 
-const controlRoute = (action: "promote" | "pause" | "resume" | "abort", summary: string) =>
+const controlResponses = {
+  200: jsonResponse(RolloutSchema, "the rollout after the change"),
+  ...errorResponses(400, 404, 409),
+};
+
+const promoteRouteDef = createRoute({
+  method: "post",
+  path: "/v1/rollouts/{id}/promote",
+  tags: ["rollouts"],
+  summary:
+    "Skip the pause or analysis the rollout waits at; `full` skips every one left. 409 while the workload is failed over or recovering",
+  request: {
+    params: IdParam,
+    body: { required: false, content: { "application/json": { schema: PromoteBody } } },
+  },
+  responses: controlResponses,
+});
+
+const controlRoute = (action: "pause" | "resume" | "abort", summary: string) =>
   createRoute({
     method: "post",
     path: `/v1/rollouts/{id}/${action}`,
     tags: ["rollouts"],
     summary,
-    request: {
-      params: IdParam,
-      ...(action === "promote"
-        ? { body: { required: false, content: { "application/json": { schema: PromoteBody } } } }
-        : {}),
-    },
-    responses: {
-      200: jsonResponse(RolloutSchema, "the rollout after the change"),
-      ...errorResponses(400, 404, 409),
-    },
+    request: { params: IdParam },
+    responses: controlResponses,
   });
 
 /** Routes for starting, steering and reading rollouts. */
@@ -158,17 +167,12 @@ export const mountRolloutRoutes = (app: OpenAPIHono, deps: ApiDeps): void => {
     );
   });
 
-  app.openapi(
-    controlRoute(
-      "promote",
-      "Skip the pause or analysis the rollout waits at; `full` skips every one left. 409 while the workload is failed over or recovering",
-    ),
-    async (c) => {
-      const { id } = c.req.valid("param");
-      const body = PromoteBody.parse(await optionalJson(c.req.raw));
-      return c.json(rolloutView(await promoteRollout(deps, id, body)), 200);
-    },
-  );
+  app.openapi(promoteRouteDef, async (c) => {
+    const { id } = c.req.valid("param");
+    // Without a JSON body the validator has nothing to check, and the defaults apply.
+    const body = PromoteBody.parse(c.req.valid("json") ?? {});
+    return c.json(rolloutView(await promoteRollout(deps, id, body)), 200);
+  });
   app.openapi(controlRoute("pause", "Stop a rollout where it is"), async (c) =>
     c.json(rolloutView(await pauseRollout(deps, c.req.valid("param").id)), 200),
   );

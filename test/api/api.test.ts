@@ -290,7 +290,12 @@ describe("rollouts", () => {
     const badBody = await send("POST", `/v1/rollouts/${id}/promote`, undefined, '{"full": "yes"}');
     expect(badBody.status).toBe(400);
     expect(badBody.json.error.details.field).toBe("full");
-    expect((await send<RolloutJson>("POST", `/v1/rollouts/${id}/promote`)).json.status).toBe("progressing");
+    const notJson = await send("POST", `/v1/rollouts/${id}/promote`, undefined, "{full");
+    expect(notJson.status).toBe(400);
+    // An empty JSON object is a promote with the defaults, as no body at all is.
+    expect((await send<RolloutJson>("POST", `/v1/rollouts/${id}/promote`, {})).json.status).toBe(
+      "progressing",
+    );
     await h.drive(
       async () => (await send<RolloutJson>("GET", `/v1/rollouts/${id}`)).json.status === "paused",
     );
