@@ -1,0 +1,4 @@
+export type { ClusterAccess, ClusterResolver } from "./cluster-access.ts";
+export { createKubernetesAdapter, type KubernetesAdapterOptions } from "./kubernetes-adapter.ts";
+export { LABELS } from "./manifests.ts";
+export { ENDPOINT_PLACEHOLDERS, KubernetesSettings, type KubernetesSettingsInput } from "./settings.ts";
