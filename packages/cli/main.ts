@@ -1,6 +1,7 @@
 import { DevsimError, type Logger } from "#core";
+import { BACKUP_USAGE, runBackupCommand } from "./backup.ts";
 import { createLogger } from "./logger.ts";
-import { parseUpOptions } from "./options.ts";
+import { parseBackupOptions, parseUpOptions } from "./options.ts";
 import { parseReconcileOptions, reconcileForever } from "./reconcile.ts";
 import { up } from "./up.ts";
 
@@ -13,6 +14,8 @@ Commands:
               DATABASE_URL, UPSTASH_REDIS_REST_URL, UPSTASH_REDIS_REST_TOKEN and DEVSIM_SIM_URL.
               Flags: --lease-ms N (RECONCILE_LEASE_MS, default 15000),
                      --interval-ms N (RECONCILE_INTERVAL_MS, default 250).
+  backup      Take, list and restore backups of the control-plane database, and run the restore
+              drill: devsim backup create|list|restore <id>|drill (devsim backup --help).
 
 Options for up (environment variable in brackets):
   --port N            API port (PORT, default 3000)
@@ -78,6 +81,12 @@ export const main = async (argv: readonly string[]): Promise<number> => {
         return await runUp(rest);
       case "reconcile":
         return await runReconcile(rest);
+      case "backup":
+        if (rest.includes("--help") || rest.includes("-h")) {
+          process.stdout.write(BACKUP_USAGE);
+          return 0;
+        }
+        return await runBackupCommand(parseBackupOptions(rest, process.env), process.env);
       case undefined:
       case "help":
       case "--help":

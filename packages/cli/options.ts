@@ -1,5 +1,6 @@
 import { parseArgs } from "node:util";
 import { z } from "zod";
+import { isBackupId } from "#backup";
 import { DevsimError } from "#core";
 
 const Port = z.coerce.number().int().min(0).max(65_535);
@@ -20,6 +21,13 @@ const UpOptions = z.object({
 export type UpOptions = z.infer<typeof UpOptions>;
 
 type Env = Readonly<Record<string, string | undefined>>;
+
+/** The first problem zod found, as invalid_input naming the flag (`databaseUrl` → `--database-url`). */
+const flagError = (error: z.ZodError): DevsimError => {
+  const issue = error.issues[0];
+  const field = String(issue?.path[0] ?? "options").replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+  return new DevsimError("invalid_input", `--${field}: ${issue?.message ?? "invalid"}`, { field });
+};
 
 /**
  * Reads `devsim up` options: flags win over environment variables, which win over defaults.
@@ -62,10 +70,81 @@ export const parseUpOptions = (argv: readonly string[], env: Env): UpOptions => 
     trafficRate: values["traffic-rate"] ?? env.DEVSIM_TRAFFIC_RATE,
     workers: values.workers ?? env.DEVSIM_WORKERS,
   });
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    const field = String(issue?.path[0] ?? "options").replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
-    throw new DevsimError("invalid_input", `--${field}: ${issue?.message ?? "invalid"}`, { field });
+  if (!parsed.success) throw flagError(parsed.error);
+  return parsed.data;
+};
+
+export const BACKUP_ACTIONS = ["create", "list", "restore", "drill"] as const;
+
+const BackupOptions = z.object({
+  action: z.enum(BACKUP_ACTIONS),
+  /** The backup to restore: only `restore` takes one, and it must. */
+  id: z.string().min(1).optional(),
+  databaseUrl: z.url({ protocol: /^postgres(ql)?$/ }).optional(),
+  dataDir: z.string().min(1).default(".devsim"),
+  dir: z.string().min(1).optional(),
+  json: z.boolean().default(false),
+});
+export type BackupOptions = z.infer<typeof BackupOptions>;
+
+/**
+ * Reads `devsim backup <action> [id] [flags]`. The database is `--database-url`, else DATABASE_URL,
+ * else the embedded one under `--data-dir`; the folder of backups is `--dir`, else the
+ * configured sink (see readBackupEnv).
+ */
+export const parseBackupOptions = (argv: readonly string[], env: Env): BackupOptions => {
+  let values: Record<string, string | boolean | undefined>;
+  let positionals: string[];
+  try {
+    ({ values, positionals } = parseArgs({
+      args: [...argv],
+      strict: true,
+      allowPositionals: true,
+      options: {
+        "database-url": { type: "string" },
+        "data-dir": { type: "string" },
+        dir: { type: "string" },
+        json: { type: "boolean" },
+      },
+    }));
+  } catch (error) {
+    throw new DevsimError("invalid_input", error instanceof Error ? error.message : String(error));
   }
+  const [action, id, ...extra] = positionals;
+  if (!action || !(BACKUP_ACTIONS as readonly string[]).includes(action)) {
+    throw new DevsimError(
+      "invalid_input",
+      action
+        ? `unknown backup command '${action}'`
+        : `a backup command is required (${BACKUP_ACTIONS.join(", ")})`,
+      { field: "command" },
+    );
+  }
+  if (action === "restore" && !id) {
+    throw new DevsimError("invalid_input", "restore needs the id of a backup (see devsim backup list)", {
+      field: "id",
+    });
+  }
+  if (action === "restore" && id && !isBackupId(id)) {
+    throw new DevsimError(
+      "invalid_input",
+      `'${id}' is not a backup id (they look like 2026-11-22T17-40-00Z-3f9a1c)`,
+      {
+        field: "id",
+      },
+    );
+  }
+  if ((action !== "restore" && id) || extra.length > 0) {
+    throw new DevsimError("invalid_input", `unexpected argument '${action === "restore" ? extra[0] : id}'`);
+  }
+  const parsed = BackupOptions.safeParse({
+    action,
+    id,
+    databaseUrl: values["database-url"] ?? (env.DATABASE_URL || undefined),
+    dataDir: values["data-dir"] ?? env.DEVSIM_DATA_DIR,
+    dir: values.dir,
+    json: values.json === true,
+  });
+  if (!parsed.success) throw flagError(parsed.error);
   return parsed.data;
 };

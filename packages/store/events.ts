@@ -35,6 +35,19 @@ export const appendEvent = async (db: Db, e: EventInput): Promise<void> => {
     VALUES (${e.workloadId}, ${e.rolloutId ?? null}, ${e.type}, ${e.message}, ${jsonb(e.data ?? {})}::text::jsonb)`;
 };
 
+export interface SystemEventInput {
+  readonly type: string;
+  readonly message: string;
+  readonly data?: Readonly<Record<string, unknown>>;
+}
+
+/** Records an event of the system itself, which concerns no workload (a restore drill, say). */
+export const appendSystemEvent = async (db: Db, e: SystemEventInput): Promise<void> => {
+  await db`
+    INSERT INTO events (workload_id, type, message, data)
+    VALUES (NULL, ${e.type}, ${e.message}, ${jsonb(e.data ?? {})}::text::jsonb)`;
+};
+
 export interface EventPage {
   readonly afterId?: number;
   readonly limit: number;

@@ -1,0 +1,15 @@
+export * from "./backups.ts";
+export * from "./drill.ts";
+export * from "./dump.ts";
+export * from "./errors.ts";
+export * from "./id.ts";
+export type { Manifest, TableEntry } from "./manifest.ts";
+export * from "./metrics.ts";
+export * from "./progress.ts";
+export * from "./restore.ts";
+export * from "./retention.ts";
+export * from "./runs.ts";
+export * from "./scheduled.ts";
+export * from "./scratch.ts";
+export * from "./sink.ts";
+export * from "./sinks/index.ts";
