@@ -172,7 +172,7 @@ describe("router against real HTTP backends", () => {
     expect(counters.snapshot().series).toMatchObject([{ revision: 1, requests: 1, serverErrors: 1 }]);
   });
 
-  it("sees a weight change through cachedTableSource once maxAgeMs has passed and one fetch", async () => {
+  it("sees a weight change through cachedTableSource once maxAgeMs has passed", async () => {
     const stable = await echoBackend("stable");
     const canary = await echoBackend("canary");
     let published = tableOf(backend(1, 100, stable), backend(2, 0, canary));
@@ -186,8 +186,6 @@ describe("router against real HTTP backends", () => {
     now = 999;
     expect(await answeredBy()).toBe("stable");
     now = 1000;
-    // The stale table answers while the new one is fetched; the next request sees it.
-    expect(await answeredBy()).toBe("stable");
     expect(await answeredBy()).toBe("canary");
   });
 

@@ -32,6 +32,8 @@ export interface CachedTableSourceOptions {
   readonly maxEntries?: number;
   /** Milliseconds from any fixed origin; `Date.now` by default. */
   readonly now?: () => number;
+  /** How long a read of a stale table waits for the refresh before the stale table answers; 100 ms by default. */
+  readonly refreshWaitMs?: number;
 }
 
 type Known =
@@ -62,20 +64,24 @@ const checkOptions = (maxAgeMs: number, maxEntries: number): void => {
 
 /**
  * Serves tables from memory and asks `source` again at most once per `maxAgeMs` per workload, so
- * a published weight change reaches the router within `maxAgeMs` and one fetch. A read that finds
- * its table too old starts the refresh and is answered with the table it has (stale while
- * revalidating), so a slow or unreachable store never holds requests up; concurrent reads share
- * one fetch. When a refresh fails the last known table (or "no table") keeps being served until
- * the next try, `maxAgeMs` later. "No table" is cached too, so requests for unknown workloads do not
- * reach the store every time, but once stale it is not served while refreshing: a workload just
- * created is found by the first read after `maxAgeMs`.
+ * a published weight change reaches the router within `maxAgeMs`. A read that finds its table
+ * too old waits for the refresh, but for at most `refreshWaitMs`: past that it is answered with the
+ * table it has while the refresh goes on, so a slow or unreachable store never holds requests up
+ * for long; concurrent reads share one fetch. When a refresh fails the last known table (or "no
+ * table") keeps being served until the next try, `maxAgeMs` later. "No table" is cached too, so
+ * requests for unknown workloads do not reach the store every time.
  *
  * @example
  * const table = cachedTableSource(kvTableSource(kv), { maxAgeMs: 1000 })
  */
 export const cachedTableSource = (
   source: RoutingTableSource,
-  { maxAgeMs = 1000, maxEntries = 10_000, now = Date.now }: CachedTableSourceOptions = {},
+  {
+    maxAgeMs = 1000,
+    maxEntries = 10_000,
+    now = Date.now,
+    refreshWaitMs = 100,
+  }: CachedTableSourceOptions = {},
 ): RoutingTableSource => {
   checkOptions(maxAgeMs, maxEntries);
   const entries = new Map<string, Entry>();
@@ -106,19 +112,28 @@ export const cachedTableSource = (
   return {
     get: async (workload) => {
       const entry = entryFor(workload);
-      const known = entry.known;
-      const fresh = known !== undefined && now() - entry.fetchedAt < maxAgeMs;
-      if (!fresh && entry.fetching === undefined) {
+      if (entry.fetching === undefined) {
+        if (entry.known !== undefined && now() - entry.fetchedAt < maxAgeMs) return settle(entry.known);
         // `finally` runs as a later reaction, so it cannot clear the field before it is set.
         entry.fetching = refresh(workload, entry).finally(() => {
           entry.fetching = undefined;
         });
       }
-      // A table once read is served while a newer one is fetched: a slow or failing store never
-      // holds requests up. Without one, the read waits for the fetch.
-      if (known?.ok && known.table !== null) return known.table;
-      if (fresh) return settle(known);
-      return entry.fetching ?? settle(entry.known);
+      const fetching = entry.fetching;
+      const known = entry.known;
+      // A table once read bounds the wait for a newer one: a slow or failing store holds a request
+      // up for at most `refreshWaitMs`, then the last known table answers. Without one, the read waits.
+      if (!known?.ok || known.table === null) return fetching;
+      const stale = known.table;
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const waited = new Promise<RoutingTable>((resolve) => {
+        timer = setTimeout(() => resolve(stale), refreshWaitMs);
+      });
+      try {
+        return await Promise.race([fetching, waited]);
+      } finally {
+        clearTimeout(timer);
+      }
     },
   };
 };
