@@ -12,7 +12,7 @@ import {
   scratchEmbedded,
   scratchOnServer,
 } from "#backup";
-import { type BackupEnv, backupSinkConfig, readBackupEnv } from "#config";
+import { type BackupEnv, backupSinkConfig, type Env, readBackupEnv } from "#config";
 import { DevsimError } from "#core";
 import { connectDatabase, startEmbeddedPostgres } from "#store";
 import type { BackupOptions } from "./options.ts";
@@ -38,8 +38,6 @@ credentials come from the AWS SDK's default chain. The drill creates its scratch
 DEVSIM_BACKUP_DRILL_DATABASE_URL's server, else on the database's own, else in a temporary
 embedded Postgres.
 `;
-
-type Env = Readonly<Record<string, string | undefined>>;
 
 interface OpenDatabase {
   readonly url: string;

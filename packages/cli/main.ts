@@ -1,9 +1,8 @@
+import { resolve } from "node:path";
 import { DevsimError, type Logger } from "#core";
-import { BACKUP_USAGE, runBackupCommand } from "./backup.ts";
+import { startEmbeddedPostgres } from "#store";
 import { createLogger } from "./logger.ts";
 import { parseBackupOptions, parseUpOptions } from "./options.ts";
-import { parseReconcileOptions, reconcileForever } from "./reconcile.ts";
-import { up } from "./up.ts";
 
 const USAGE = `Usage: devsim <command> [options]
 
@@ -55,17 +54,40 @@ const signalled = (log: Logger): Promise<void> =>
 const runUp = async (argv: readonly string[]): Promise<number> => {
   const options = parseUpOptions(argv, process.env);
   const log = terminalLog(options.logLevel, options.logFormat);
-  const running = await up(options, log);
+  // The embedded Postgres takes seconds to start in its own process: it starts while the rest loads.
+  const embedded = options.databaseUrl
+    ? undefined
+    : startEmbeddedPostgres({ dataDir: resolve(options.dataDir, "pgdata") });
+  embedded?.catch(() => {});
+  const { up } = await import("./up.ts");
+  const running = await up(options, log, process.env, embedded).catch(async (error: unknown) => {
+    // up() may fail before it takes the database over; closing twice is harmless.
+    await embedded?.then(
+      (started) => started.close(),
+      () => {},
+    );
+    throw error;
+  });
   await signalled(log);
   await running.stop();
   return 0;
 };
 
 const runReconcile = async (argv: readonly string[]): Promise<number> => {
+  const { parseReconcileOptions, reconcileForever } = await import("./reconcile.ts");
   const options = parseReconcileOptions(argv, process.env);
   const log = terminalLog(process.env.LOG_LEVEL ?? "info");
   await reconcileForever(options, log, signalled(log));
   return 0;
+};
+
+const runBackup = async (argv: readonly string[]): Promise<number> => {
+  const { BACKUP_USAGE, runBackupCommand } = await import("./backup.ts");
+  if (argv.includes("--help") || argv.includes("-h")) {
+    process.stdout.write(BACKUP_USAGE);
+    return 0;
+  }
+  return await runBackupCommand(parseBackupOptions(argv, process.env), process.env);
 };
 
 /** Runs the CLI; returns the exit code. Errors we expect print one line, never a stack trace. */
@@ -82,11 +104,7 @@ export const main = async (argv: readonly string[]): Promise<number> => {
       case "reconcile":
         return await runReconcile(rest);
       case "backup":
-        if (rest.includes("--help") || rest.includes("-h")) {
-          process.stdout.write(BACKUP_USAGE);
-          return 0;
-        }
-        return await runBackupCommand(parseBackupOptions(rest, process.env), process.env);
+        return await runBackup(rest);
       case undefined:
       case "help":
       case "--help":

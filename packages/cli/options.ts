@@ -1,6 +1,7 @@
 import { parseArgs } from "node:util";
 import { z } from "zod";
 import { isBackupId } from "#backup";
+import type { Env } from "#config";
 import { DevsimError } from "#core";
 
 const Port = z.coerce.number().int().min(0).max(65_535);
@@ -19,8 +20,6 @@ const UpOptions = z.object({
   workers: z.coerce.number().int().min(1).max(16).default(1),
 });
 export type UpOptions = z.infer<typeof UpOptions>;
-
-type Env = Readonly<Record<string, string | undefined>>;
 
 /** The first problem zod found, as invalid_input naming the flag (`databaseUrl` → `--database-url`). */
 const flagError = (error: z.ZodError): DevsimError => {

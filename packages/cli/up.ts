@@ -2,6 +2,15 @@ import { join, resolve } from "node:path";
 import { createSimAdapters } from "#adapters/sim";
 import { RECOMMENDED_LATENCY_BUCKET_BOUNDS_MS } from "#analysis";
 import { createApi, createApiMetrics } from "#api";
+import {
+  backupMetrics,
+  openSink,
+  runRestoreDrill,
+  runScheduledBackup,
+  scratchEmbedded,
+  scratchOnServer,
+} from "#backup";
+import { backupRetention, backupSinkConfig, type Env, readBackupEnv } from "#config";
 import { type Logger, SIM_REGIONS } from "#core";
 import { type CommandDeps, createReconciler, runHealthPass, startReconcileLoop } from "#engine";
 import { kvMetricSource, kvRoutingTables, memoryStore, startOutcomeFlusher } from "#kv";
@@ -13,6 +22,7 @@ import {
   connectDatabase,
   countRolloutsByStatus,
   databaseIsReachable,
+  type EmbeddedPostgres,
   migrate,
   startEmbeddedPostgres,
 } from "#store";
@@ -33,7 +43,13 @@ export interface Running {
  * `devsim up`: the whole system in one process. API, router, reconciler, the simulated clouds and
  * (without DATABASE_URL) an embedded Postgres, wired exactly as the deployed functions are.
  */
-export const up = async (options: UpOptions, log: Logger): Promise<Running> => {
+export const up = async (
+  options: UpOptions,
+  log: Logger,
+  env: Env = process.env,
+  /** The embedded Postgres, if the caller started it early (it takes seconds); started here otherwise. */
+  embeddedStarting?: Promise<EmbeddedPostgres>,
+): Promise<Running> => {
   const stack: (() => Promise<void>)[] = [];
   const stop = async () => {
     for (const close of stack.reverse()) {
@@ -41,11 +57,13 @@ export const up = async (options: UpOptions, log: Logger): Promise<Running> => {
     }
   };
   try {
+    // Checked before anything starts, so a bad backup setting is an error at once, not at the first backup.
+    const backupEnv = readBackupEnv(env);
     let databaseUrl = options.databaseUrl;
     let database = databaseUrl ? "DATABASE_URL" : "";
     if (!databaseUrl) {
       const dataDir = resolve(options.dataDir, "pgdata");
-      const embedded = await startEmbeddedPostgres({ dataDir });
+      const embedded = await (embeddedStarting ?? startEmbeddedPostgres({ dataDir }));
       stack.push(embedded.close);
       databaseUrl = embedded.url;
       database = `embedded Postgres (PGlite) in ${join(options.dataDir, "pgdata")}`;
@@ -95,6 +113,9 @@ export const up = async (options: UpOptions, log: Logger): Promise<Running> => {
 
     // Health, backups and the restore drill, as the deployed crons run them.
     const health = { ...engine, log: log.child({ component: "health" }) };
+    const sink = openSink(backupSinkConfig(backupEnv, join(options.dataDir, "backups")));
+    // The drill restores into a database of its own: on the same server, or a second embedded one.
+    const scratch = options.databaseUrl ? scratchOnServer(options.databaseUrl) : scratchEmbedded();
     const scheduler = startScheduler({
       log: log.child({ component: "schedule" }),
       jobs: [
@@ -102,6 +123,16 @@ export const up = async (options: UpOptions, log: Logger): Promise<Running> => {
           name: "health",
           schedule: DEFAULT_SCHEDULES.health.local,
           run: (signal) => runHealthPass(health, { now: new Date(), signal }),
+        },
+        {
+          name: "backup",
+          schedule: DEFAULT_SCHEDULES.backup.local,
+          run: () => runScheduledBackup({ sql, sink, retention: backupRetention(backupEnv) }),
+        },
+        {
+          name: "restore-drill",
+          schedule: DEFAULT_SCHEDULES.restoreDrill.local,
+          run: () => runRestoreDrill({ sql, sink, scratch }),
         },
       ],
     });
@@ -115,11 +146,11 @@ export const up = async (options: UpOptions, log: Logger): Promise<Running> => {
       // The chaos routes (/v1/sim/faults) exist only where the clouds are simulated.
       simUrl: sim.url,
       // Everything counted so far: what was flushed, and what waits for the next flush.
-      extraMetrics: () => {
+      extraMetrics: async () => {
         const total = new OutcomeCounters({ bucketBoundsMs });
         total.merge(sinceStart.snapshot());
         total.merge(counters.snapshot());
-        return renderOutcomeMetrics(total.snapshot());
+        return renderOutcomeMetrics(total.snapshot()) + (await backupMetrics(sql));
       },
     });
     const apiServer = await listen(api.fetch, options.host, options.port, "API");
