@@ -1,0 +1,216 @@
+import type { AccessToken, TokenCredential } from "@azure/identity";
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { AdapterError } from "#core";
+import { type AzureArmFake, startAzureArmFake } from "../../test/fakes/azure-arm.ts";
+import { createTestTls, startTlsFront, type TlsFront } from "../../test/fakes/cloud-api.ts";
+import { devsimRawReader, type FakeKubernetes, startFakeKubernetes } from "../../test/fakes/kubernetes.ts";
+import { runAdapterContract } from "../contract.ts";
+import type { DeploymentTarget, RevisionSpec } from "../port.ts";
+import { createAksAdapter } from "./aks-adapter.ts";
+import { check } from "./check.ts";
+import type { AksConfigInput } from "./config.ts";
+
+const SUB = "00000000-0000-0000-0000-00000000c0de";
+const USER_TOKEN = "aks-cluster-user-token";
+
+const revision: RevisionSpec = {
+  number: 7,
+  image: "registry.example.com/shop/web:7.0.0",
+  port: 8080,
+  healthPath: "/healthz",
+  sim: null,
+};
+
+/** The kubeconfig AKS hands out for local accounts: the API server over TLS, its CA, a user token. */
+const userKubeconfig = (server: string, ca: string): string =>
+  [
+    "apiVersion: v1",
+    "kind: Config",
+    "clusters:",
+    "- name: aks-weu",
+    "  cluster:",
+    `    server: ${server}`,
+    `    certificate-authority-data: ${Buffer.from(ca).toString("base64")}`,
+    "contexts:",
+    "- name: aks-weu",
+    "  context:",
+    "    cluster: aks-weu",
+    "    user: clusterUser_shop_aks-weu",
+    "current-context: aks-weu",
+    "users:",
+    "- name: clusterUser_shop_aks-weu",
+    "  user:",
+    `    token: ${USER_TOKEN}`,
+    "",
+  ].join("\n");
+
+/** Stands in for Microsoft Entra ID, which cannot run here. */
+const credentialFor = (token: string): TokenCredential => ({
+  getToken: async (): Promise<AccessToken> => ({ token, expiresOnTimestamp: Date.now() + 3_600_000 }),
+});
+
+/** A fake ARM whose cluster's kubeconfig points at a fake Kubernetes API behind TLS. */
+const world = async () => {
+  const kube = await startFakeKubernetes({ tokens: [USER_TOKEN], readyAfterMs: 50 });
+  const tls = createTestTls();
+  const front = await startTlsFront(kube.url, tls);
+  const arm = await startAzureArmFake({ throttleRetryAfterSeconds: 0, operationPolls: 1 });
+  arm.addCluster({
+    subscriptionId: SUB,
+    resourceGroup: "shop",
+    name: "aks-weu",
+    location: "westeurope",
+    kubeconfig: userKubeconfig(front.url, tls.ca),
+    agentPools: [{ name: "user", count: 2, mode: "User" }],
+  });
+  const config: AksConfigInput = {
+    subscriptionId: SUB,
+    clusters: [{ region: "westeurope", resourceGroup: "shop", name: "aks-weu" }],
+    armEndpoint: arm.url,
+    caCertificates: arm.ca,
+    pollIntervalMs: 5,
+    retry: { baseMs: 1, maxMs: 20 },
+    kubernetes: { timeoutMs: 1_000 },
+  };
+  const close = async (): Promise<void> => {
+    await Promise.all([arm.close(), front.close(), kube.close()]);
+  };
+  return { kube, front, arm, config, credential: credentialFor(arm.token), close };
+};
+
+const target: DeploymentTarget = { workload: "contract", cloud: "azure", region: "westeurope" };
+
+runAdapterContract({
+  name: "azure-aks",
+  readyTimeoutMs: 5_000,
+  faults: ["throttle", "timeout", "server-error", "conflict", "eventual-consistency"],
+  setup: async () => {
+    const w = await world();
+    const impatient = { attempts: 3, budgetMs: 2_000, baseMs: 1, maxMs: 50 };
+    return {
+      adapter: createAksAdapter(w.config, { credential: w.credential }),
+      impatientAdapter: createAksAdapter(
+        { ...w.config, retry: impatient, kubernetes: { timeoutMs: 500, retry: impatient } },
+        { credential: w.credential },
+      ),
+      faults: w.kube.faults,
+      raw: devsimRawReader(() => w.kube),
+      target,
+      revision,
+      teardown: w.close,
+    };
+  },
+});
+
+describe("AKS adapter: ARM, then the cluster's own API", () => {
+  let w: Awaited<ReturnType<typeof world>>;
+  let kube: FakeKubernetes;
+  let arm: AzureArmFake;
+  let front: TlsFront;
+
+  beforeAll(async () => {
+    w = await world();
+    ({ kube, arm, front } = w);
+  });
+  afterAll(async () => {
+    await w?.close();
+  });
+
+  test("a deploy reaches the API server of the kubeconfig ARM handed out, over TLS, as the cluster user", async () => {
+    const adapter = createAksAdapter(w.config, { credential: w.credential });
+    await adapter.deploy({ ...target, workload: "wire" }, revision, 1);
+
+    expect(arm.requests.map((r) => `${r.method} ${r.path.split("/").slice(-2).join("/")}`)).toEqual([
+      "GET managedClusters/aks-weu",
+      "POST aks-weu/listClusterUserCredential",
+    ]);
+    expect(kube.requests.length).toBeGreaterThan(0);
+    for (const r of kube.requests) expect(r.authorization).toBe(`Bearer ${USER_TOKEN}`);
+    expect(kube.object("Deployment", "devsim-wire", "wire-r7")).toMatchObject({ spec: { replicas: 1 } });
+    expect(front.url).toMatch(/^https:/);
+    await adapter.remove({ ...target, workload: "wire" }, revision.number);
+  });
+
+  test("a cluster lookup that is throttled and times out still ends in one deployment", async () => {
+    const adapter = createAksAdapter({ ...w.config, timeoutMs: 300 }, { credential: w.credential });
+    await arm.faults.inject("throttle", 1);
+    await arm.faults.inject("timeout", 1);
+    const shaky = { ...target, workload: "shaky" };
+    await adapter.deploy(shaky, revision, 2);
+    expect(await devsimRawReader(() => kube).countDeployments?.(shaky)).toBe(1);
+    expect(arm.faults.remaining()).toMatchObject({ throttle: 0, timeout: 0 });
+    await adapter.remove(shaky, revision.number);
+  });
+
+  test("regions(): available when ARM says Succeeded/Running and the API server answers", async () => {
+    const adapter = createAksAdapter(w.config, { credential: w.credential });
+    expect(await adapter.regions()).toEqual([{ region: "westeurope", available: true }]);
+    const cluster = arm.cluster(SUB, "shop", "aks-weu");
+    if (!cluster) throw new Error("no cluster");
+    cluster.powerState = "Stopped";
+    try {
+      expect(await adapter.regions()).toEqual([{ region: "westeurope", available: false }]);
+    } finally {
+      cluster.powerState = "Running";
+    }
+  });
+
+  test("scaleNodePool is exposed beside the port", async () => {
+    const adapter = createAksAdapter(w.config, { credential: w.credential });
+    await adapter.scaleNodePool("westeurope", "user", 4);
+    expect(arm.cluster(SUB, "shop", "aks-weu")?.agentPools[0]?.count).toBe(4);
+  });
+
+  test("a bad configuration is AdapterError invalid when the adapter is made", () => {
+    expect(() => createAksAdapter({ subscriptionId: "not-a-guid", regions: ["westeurope"] })).toThrow(
+      AdapterError,
+    );
+    expect(() => createAksAdapter({ subscriptionId: SUB })).toThrow(/either clusters or regions/);
+  });
+
+  test("check: each line says what is right, or what is wrong and the fix", async () => {
+    expect(await check(w.config, { credential: w.credential })).toEqual([
+      { target: "azure credentials", ok: true },
+      { target: "azure westeurope: AKS cluster shop/aks-weu", ok: true },
+      { target: "azure westeurope: Kubernetes API", ok: true },
+    ]);
+
+    const missing = await check(
+      { ...w.config, clusters: [{ region: "westeurope", resourceGroup: "shop", name: "aks-gone" }] },
+      { credential: w.credential },
+    );
+    expect(missing).toEqual([
+      { target: "azure credentials", ok: true },
+      {
+        target: "azure westeurope: AKS cluster",
+        ok: false,
+        problem: expect.stringContaining("ResourceNotFound"),
+        fix: expect.stringContaining("az aks list"),
+      },
+    ]);
+
+    const noLogin: TokenCredential = {
+      getToken: async () => {
+        throw Object.assign(new Error("Please run 'az login' to set up an account."), {
+          name: "CredentialUnavailableError",
+        });
+      },
+    };
+    const [line] = await check(w.config, { credential: noLogin });
+    expect(line).toMatchObject({
+      target: "azure credentials",
+      ok: false,
+      fix: expect.stringContaining("az login"),
+    });
+    expect(line?.problem).not.toMatch(/\n\s+at /);
+
+    expect(await check({ subscriptionId: SUB, clusters: [{ region: "West Europe" }] })).toEqual([
+      {
+        target: "azure-aks configuration",
+        ok: false,
+        problem: expect.stringContaining("clusters[0].region"),
+        fix: expect.any(String),
+      },
+    ]);
+  });
+});

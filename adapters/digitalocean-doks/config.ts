@@ -1,0 +1,83 @@
+import { z } from "zod";
+import { RetryPolicy } from "#core";
+import { KubernetesSettings } from "../kubernetes/index.ts";
+
+/** A DigitalOcean region slug, e.g. `nyc3`, `fra1`. */
+export const RegionSlug = z.string().regex(/^[a-z]{3}[0-9]$/, "a region slug such as 'nyc3'");
+
+export const DoksCluster = z
+  .strictObject({
+    /** The region slug this cluster serves; the cluster's own `region` is checked against it. */
+    region: RegionSlug,
+    /** The cluster's id (UUID) or, instead, its name. */
+    id: z.uuid().optional(),
+    name: z.string().min(1).max(255).optional(),
+  })
+  .refine((c) => (c.id === undefined) !== (c.name === undefined), {
+    message: "give the cluster's id or its name",
+    path: ["id"],
+  });
+export type DoksCluster = z.infer<typeof DoksCluster>;
+
+/** HTTPS, or plain HTTP on this machine only: the token is never sent in clear over a network. */
+const ApiUrl = z.url().refine((url) => {
+  const { protocol, hostname } = new URL(url);
+  return (
+    protocol === "https:" || (protocol === "http:" && ["127.0.0.1", "localhost", "[::1]"].includes(hostname))
+  );
+}, "must be https (plain http only on 127.0.0.1 or localhost)");
+
+export const DoksConfig = z
+  .strictObject({
+    /**
+     * A personal access token with the scopes `kubernetes:read` and `kubernetes:access_cluster`,
+     * and `kubernetes:update` to resize node pools
+     * (https://docs.digitalocean.com/reference/api/scopes/); `DIGITALOCEAN_ACCESS_TOKEN` when absent.
+     */
+    token: z.string().min(1).optional(),
+    /** The clusters to use, one per region. */
+    clusters: z.array(DoksCluster).default([]),
+    /** Instead of `clusters`: the region slugs to serve, each by the account's one cluster there. */
+    regions: z.array(RegionSlug).default([]),
+    apiUrl: ApiUrl.default("https://api.digitalocean.com"),
+    /** How long the cluster credentials handed out stay valid, in seconds (DigitalOcean's default: 7 days). */
+    credentialsExpirySeconds: z.int().min(60).max(2_592_000).default(3_600),
+    /** Limit on each API call, in ms. */
+    timeoutMs: z.int().min(1).max(600_000).default(30_000),
+    /** Limit on a node pool resize, until its nodes run, in ms. */
+    operationTimeoutMs: z.int().min(1).max(7_200_000).default(1_800_000),
+    /** How often a resizing node pool is read, in ms. */
+    pollIntervalMs: z.int().min(1).max(600_000).default(5_000),
+    /** How API calls are retried; see `RetryPolicy`. */
+    retry: RetryPolicy.prefault({}),
+    /** How Deployments and Services are written in the clusters. */
+    kubernetes: KubernetesSettings.prefault({}),
+  })
+  .superRefine((config, ctx) => {
+    const listed = config.clusters.length > 0;
+    const discovered = config.regions.length > 0;
+    if (listed === discovered) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["clusters"],
+        message: "give either clusters or regions (to discover), not both or neither",
+      });
+    }
+    const seen = new Set<string>();
+    for (const [i, cluster] of config.clusters.entries()) {
+      if (seen.has(cluster.region)) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["clusters", i, "region"],
+          message: `region '${cluster.region}' has two clusters`,
+        });
+      }
+      seen.add(cluster.region);
+    }
+  });
+export type DoksConfig = z.infer<typeof DoksConfig>;
+export type DoksConfigInput = z.input<typeof DoksConfig>;
+
+/** The regions a configuration serves. */
+export const doksRegions = (config: DoksConfig): string[] =>
+  config.clusters.length > 0 ? config.clusters.map((c) => c.region) : [...new Set(config.regions)];

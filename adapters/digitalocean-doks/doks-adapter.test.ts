@@ -1,0 +1,164 @@
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { AdapterError } from "#core";
+import { createTestTls, startTlsFront } from "../../test/fakes/cloud-api.ts";
+import {
+  type DigitalOceanFake,
+  type FakeDoCluster,
+  startDigitalOceanFake,
+} from "../../test/fakes/digitalocean.ts";
+import { devsimRawReader, type FakeKubernetes, startFakeKubernetes } from "../../test/fakes/kubernetes.ts";
+import { runAdapterContract } from "../contract.ts";
+import type { DeploymentTarget, RevisionSpec } from "../port.ts";
+import { check } from "./check.ts";
+import type { DoksConfigInput } from "./config.ts";
+import { createDoksAdapter } from "./doks-adapter.ts";
+
+const CLUSTER_TOKEN = "doks-cluster-token-fra1";
+
+const revision: RevisionSpec = {
+  number: 2,
+  image: "registry.digitalocean.com/shop/web:2.0.1",
+  port: 8080,
+  healthPath: "/healthz",
+  sim: null,
+};
+
+/** A fake DigitalOcean API whose cluster credentials point at a fake Kubernetes API behind TLS. */
+const world = async () => {
+  const api = await startDigitalOceanFake({ throttleRetryAfterSeconds: 0, nodePolls: 1 });
+  const kube = await startFakeKubernetes({ tokens: [CLUSTER_TOKEN], readyAfterMs: 50 });
+  const tls = createTestTls();
+  const front = await startTlsFront(kube.url, tls);
+  const cluster = api.addCluster({
+    name: "shop-fra1",
+    region: "fra1",
+    server: front.url,
+    caData: Buffer.from(tls.ca).toString("base64"),
+    token: CLUSTER_TOKEN,
+    nodePools: [{ name: "web", count: 2 }],
+  });
+  const config: DoksConfigInput = {
+    clusters: [{ region: "fra1", name: "shop-fra1" }],
+    apiUrl: api.url,
+    pollIntervalMs: 5,
+    retry: { baseMs: 1, maxMs: 20 },
+    kubernetes: { timeoutMs: 1_000 },
+  };
+  const close = async (): Promise<void> => {
+    await Promise.all([api.close(), front.close(), kube.close()]);
+  };
+  return { api, kube, cluster, config, deps: { token: api.token, env: {} }, close };
+};
+
+const target: DeploymentTarget = { workload: "contract", cloud: "digitalocean", region: "fra1" };
+
+runAdapterContract({
+  name: "digitalocean-doks",
+  readyTimeoutMs: 5_000,
+  faults: ["throttle", "timeout", "server-error", "conflict", "eventual-consistency"],
+  setup: async () => {
+    const w = await world();
+    const impatient = { attempts: 3, budgetMs: 2_000, baseMs: 1, maxMs: 50 };
+    return {
+      adapter: createDoksAdapter(w.config, w.deps),
+      impatientAdapter: createDoksAdapter(
+        { ...w.config, retry: impatient, kubernetes: { timeoutMs: 500, retry: impatient } },
+        w.deps,
+      ),
+      faults: w.kube.faults,
+      raw: devsimRawReader(() => w.kube),
+      target,
+      revision,
+      teardown: w.close,
+    };
+  },
+});
+
+describe("DOKS adapter: the DigitalOcean API, then the cluster's own API", () => {
+  let w: Awaited<ReturnType<typeof world>>;
+  let api: DigitalOceanFake;
+  let kube: FakeKubernetes;
+  let cluster: FakeDoCluster;
+
+  beforeAll(async () => {
+    w = await world();
+    ({ api, kube, cluster } = w);
+  });
+  afterAll(async () => {
+    await w?.close();
+  });
+
+  test("a deploy reaches the server of /credentials, trusting its CA, with the cluster token", async () => {
+    const adapter = createDoksAdapter(w.config, w.deps);
+    const wire = { ...target, workload: "wire" };
+    await adapter.deploy(wire, revision, 1);
+
+    expect(api.requests.map((r) => `${r.method} ${r.path}`)).toEqual([
+      "GET /v2/kubernetes/clusters",
+      `GET /v2/kubernetes/clusters/${cluster.id}/credentials`,
+    ]);
+    for (const r of kube.requests) expect(r.authorization).toBe(`Bearer ${CLUSTER_TOKEN}`);
+    expect(kube.object("Deployment", "devsim-wire", "wire-r2")).toMatchObject({ spec: { replicas: 1 } });
+    await adapter.remove(wire, revision.number);
+  });
+
+  test("a cluster lookup that is throttled and meets a 500 still ends in one deployment", async () => {
+    const adapter = createDoksAdapter(w.config, w.deps);
+    await api.faults.inject("throttle", 1);
+    await api.faults.inject("server-error", 1);
+    const shaky = { ...target, workload: "shaky" };
+    await adapter.deploy(shaky, revision, 2);
+    expect(await devsimRawReader(() => kube).countDeployments?.(shaky)).toBe(1);
+    expect(api.faults.remaining()).toMatchObject({ throttle: 0, "server-error": 0 });
+    await adapter.remove(shaky, revision.number);
+  });
+
+  test("regions(): available while the cluster runs and its API server answers", async () => {
+    const adapter = createDoksAdapter(w.config, w.deps);
+    expect(await adapter.regions()).toEqual([{ region: "fra1", available: true }]);
+    cluster.state = "degraded";
+    try {
+      expect(await adapter.regions()).toEqual([{ region: "fra1", available: false }]);
+    } finally {
+      cluster.state = "running";
+    }
+  });
+
+  test("scaleNodePool is exposed beside the port", async () => {
+    await createDoksAdapter(w.config, w.deps).scaleNodePool("fra1", "web", 3);
+    expect(cluster.nodePools[0]?.count).toBe(3);
+  });
+
+  test("the token comes from the dependencies, the configuration, or DIGITALOCEAN_ACCESS_TOKEN", async () => {
+    const fromEnv = createDoksAdapter(w.config, { env: { DIGITALOCEAN_ACCESS_TOKEN: api.token } });
+    await expect(fromEnv.regions()).resolves.toHaveLength(1);
+    expect(() => createDoksAdapter(w.config, { env: {} })).toThrow(AdapterError);
+    expect(() => createDoksAdapter({ ...w.config, apiUrl: "http://api.example.com" }, w.deps)).toThrow(
+      /https/,
+    );
+  });
+
+  test("check: token, cluster and API server, each with its fix when wrong", async () => {
+    expect(await check(w.config, w.deps)).toEqual([
+      { target: "digitalocean token", ok: true },
+      { target: "digitalocean fra1: DOKS cluster shop-fra1", ok: true },
+      { target: "digitalocean fra1: Kubernetes API", ok: true },
+    ]);
+    expect(await check(w.config, { env: {} })).toEqual([
+      {
+        target: "digitalocean token",
+        ok: false,
+        problem: "no API token was found",
+        fix: expect.stringContaining("DIGITALOCEAN_ACCESS_TOKEN"),
+      },
+    ]);
+    expect(await check(w.config, { token: "dop_v1_revoked" })).toEqual([
+      {
+        target: "digitalocean token",
+        ok: false,
+        problem: expect.stringContaining("Unable to authenticate you."),
+        fix: expect.stringContaining("personal access token"),
+      },
+    ]);
+  });
+});

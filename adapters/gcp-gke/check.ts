@@ -1,0 +1,76 @@
+import { z } from "zod";
+import { AdapterError } from "#core";
+import { apiServerChecks, failedCheck, type TargetCheck } from "../managed-kubernetes/index.ts";
+import type { GkeAuth } from "./clusters.ts";
+import { GkeConfig, gkeRegions } from "./config.ts";
+import { assembleGke } from "./gke-adapter.ts";
+
+const CREDENTIALS_FIX =
+  "Run `gcloud auth application-default login`, or set GOOGLE_APPLICATION_CREDENTIALS to a service " +
+  "account key or workload identity federation file, or run on Google Cloud with a service account.";
+
+const API_SERVER_FIX =
+  "Make sure this machine can reach the cluster's endpoint (authorized networks, private endpoint) and " +
+  "that the account has Kubernetes rights there (IAM 'Kubernetes Engine Developer', or RBAC bindings).";
+
+const clusterFix = (error: unknown, discovering: boolean, endpoint: string): string => {
+  const failure = error instanceof AdapterError ? error.failure : "unavailable";
+  switch (failure) {
+    case "not_found":
+      return discovering
+        ? "Create a GKE cluster in this region, or name the cluster under `clusters`."
+        : "Check projectId, location and name (`gcloud container clusters list`).";
+    case "unauthorized":
+      // 401: the token itself is refused; 403: the account lacks the permission.
+      return error instanceof AdapterError && error.message.includes("HTTP 401")
+        ? CREDENTIALS_FIX
+        : "Grant the account 'Kubernetes Engine Cluster Viewer' (container.clusters.get and list) on the project.";
+    case "invalid":
+      return "Name the cluster under `clusters`, with its location.";
+    default:
+      return `Check that ${endpoint} is reachable from here, then try again.`;
+  }
+};
+
+/**
+ * Checks a `gcp-gke` configuration against Google Cloud: the configuration itself, that an access
+ * token can be had, that each region's cluster is found with an endpoint, and that each cluster's
+ * API server answers. Never throws for what it finds wrong; each line names a fix.
+ */
+export const check = async (input: unknown, auth: GkeAuth = {}): Promise<TargetCheck[]> => {
+  const parsed = GkeConfig.safeParse(input);
+  if (!parsed.success) {
+    return [
+      {
+        target: "gcp-gke configuration",
+        ok: false,
+        problem: z.prettifyError(parsed.error),
+        fix: "Correct the fields named above in the gcp-gke configuration.",
+      },
+    ];
+  }
+  const { config, clusters, kubernetes } = assembleGke(parsed.data, auth);
+  const results: TargetCheck[] = [];
+  try {
+    await clusters.token();
+    results.push({ target: "gcp credentials", ok: true });
+  } catch (error) {
+    return [failedCheck("gcp credentials", error, CREDENTIALS_FIX)];
+  }
+  const discovering = config.clusters.length === 0;
+  const found: string[] = [];
+  for (const region of gkeRegions(config)) {
+    const target = `gcp ${region}: GKE cluster`;
+    try {
+      const ref = await clusters.locate(region);
+      await clusters.access(region);
+      results.push({ target: `${target} ${ref.location}/${ref.name}`, ok: true });
+      found.push(region);
+    } catch (error) {
+      results.push(failedCheck(target, error, clusterFix(error, discovering, config.endpoint)));
+    }
+  }
+  const label = (region: string): string => `gcp ${region}: Kubernetes API`;
+  results.push(...(await apiServerChecks(found, label, kubernetes, API_SERVER_FIX)));
+  return results;
+};

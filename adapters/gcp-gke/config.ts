@@ -1,0 +1,87 @@
+import { z } from "zod";
+import { RetryPolicy } from "#core";
+import { KubernetesSettings } from "../kubernetes/index.ts";
+
+/** A project id: 6 to 30 lower-case letters, digits and hyphens, starting with a letter. */
+const ProjectId = z.string().regex(/^[a-z][a-z0-9-]{4,28}[a-z0-9]$/, "not a Google Cloud project id");
+
+/** A Compute Engine region, e.g. `us-central1`, `europe-west1`. */
+export const GcpRegion = z.string().regex(/^[a-z]+-[a-z]+[0-9]+$/, "a region such as 'europe-west1'");
+
+/** A cluster's location: a region (regional cluster) or a zone (`europe-west1-b`, zonal cluster). */
+const GcpLocation = z
+  .string()
+  .regex(/^[a-z]+-[a-z]+[0-9]+(-[a-z])?$/, "a region or zone such as 'europe-west1-b'");
+
+/** GKE's rule for cluster and node pool names. */
+const ResourceName = z.string().regex(/^[a-z]([-a-z0-9]{0,38}[a-z0-9])?$/, "not a valid GKE name");
+
+/** The region of a location: a zone's region (`europe-west1-b` → `europe-west1`), or the region itself. */
+export const regionOf = (location: string): string => /^(.+[0-9])-[a-z]$/.exec(location)?.[1] ?? location;
+
+export const GkeCluster = z.strictObject({
+  /** The target region this cluster serves. */
+  region: GcpRegion,
+  /** The cluster's location: its region, or a zone in it. Default the region. */
+  location: GcpLocation.optional(),
+  name: ResourceName,
+  /** Defaults to the top-level project. */
+  projectId: ProjectId.optional(),
+});
+export type GkeCluster = z.infer<typeof GkeCluster>;
+
+export const GkeConfig = z
+  .strictObject({
+    projectId: ProjectId,
+    /** The clusters to use, one per region. */
+    clusters: z.array(GkeCluster).default([]),
+    /** Instead of `clusters`: the regions to serve, each by the project's one cluster located in it. */
+    regions: z.array(GcpRegion).default([]),
+    /** The GKE API; another for tests or private service connect, e.g. `https://container.example.internal`. */
+    endpoint: z.url({ protocol: /^https?$/ }).default("https://container.googleapis.com"),
+    /** Limit on each GKE API call, in ms. */
+    timeoutMs: z.int().min(1).max(600_000).default(30_000),
+    /** Limit on a node pool resize, polling included, in ms. */
+    operationTimeoutMs: z.int().min(1).max(7_200_000).default(1_800_000),
+    /** How often a GKE operation is polled, in ms. */
+    pollIntervalMs: z.int().min(1).max(600_000).default(5_000),
+    /** How GKE API calls are retried; see `RetryPolicy`. */
+    retry: RetryPolicy.prefault({}),
+    /** How Deployments and Services are written in the clusters. */
+    kubernetes: KubernetesSettings.prefault({}),
+  })
+  .superRefine((config, ctx) => {
+    const listed = config.clusters.length > 0;
+    const discovered = config.regions.length > 0;
+    if (listed === discovered) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["clusters"],
+        message: "give either clusters or regions (to discover), not both or neither",
+      });
+    }
+    const seen = new Set<string>();
+    for (const [i, cluster] of config.clusters.entries()) {
+      if (seen.has(cluster.region)) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["clusters", i, "region"],
+          message: `region '${cluster.region}' has two clusters`,
+        });
+      }
+      seen.add(cluster.region);
+      if (cluster.location && regionOf(cluster.location) !== cluster.region) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["clusters", i, "location"],
+          message: `'${cluster.location}' is not in region '${cluster.region}'`,
+        });
+      }
+    }
+  });
+export type GkeConfig = z.infer<typeof GkeConfig>;
+export type GkeConfigInput = z.input<typeof GkeConfig>;
+
+/** The regions a configuration serves. */
+export const gkeRegions = (config: GkeConfig): string[] =>
+  config.clusters.length > 0 ? config.clusters.map((c) => c.region) : [...new Set(config.regions)];

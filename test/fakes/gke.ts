@@ -1,0 +1,335 @@
+import { type CloudReply, type FaultPlan, type RecordedRequest, startCloudApi } from "./cloud-api.ts";
+
+// A fake GKE API (container.googleapis.com v1) serving what the GKE adapter uses, as the REST
+// transport of `@google-cloud/container` sends it (https://cloud.google.com/kubernetes-engine/docs/reference/rest):
+// - projects.locations.clusters list/get (`locations/-` lists every location),
+// - projects.locations.clusters.nodePools get and `:setSize`, which answers an Operation,
+// - projects.locations.operations get, DONE after a few polls,
+// - enums as numbers when the request asks `$alt=json;enum-encoding=int`, as names otherwise,
+// - errors as `{ error: { code, message, status, details } }` with a google.rpc.RequestInfo
+//   (and a google.rpc.RetryInfo when throttled), https://cloud.google.com/apis/design/errors.
+// Plain HTTP: the SDK's REST transport takes `protocol: "http"`, and sends the bearer token anyway.
+
+const CLUSTER_STATUS = {
+  PROVISIONING: 1,
+  RUNNING: 2,
+  RECONCILING: 3,
+  STOPPING: 4,
+  ERROR: 5,
+  DEGRADED: 6,
+} as const;
+const POOL_STATUS = {
+  PROVISIONING: 1,
+  RUNNING: 2,
+  RUNNING_WITH_ERROR: 3,
+  RECONCILING: 4,
+  STOPPING: 5,
+  ERROR: 6,
+} as const;
+const OPERATION_STATUS = { PENDING: 1, RUNNING: 2, DONE: 3 } as const;
+const SET_NODE_POOL_SIZE = 14;
+
+export type FakeClusterStatus = keyof typeof CLUSTER_STATUS;
+export type FakeNodePoolStatus = keyof typeof POOL_STATUS;
+
+export interface FakeNodePool {
+  readonly name: string;
+  /** The pool's size now (GKE's API shows only `initialNodeCount`; the fake keeps the truth). */
+  nodeCount: number;
+  readonly initialNodeCount: number;
+  status: FakeNodePoolStatus;
+  autoscaling: boolean;
+}
+
+export interface FakeGkeCluster {
+  readonly project: string;
+  /** A region (regional cluster) or a zone (zonal cluster). */
+  location: string;
+  readonly name: string;
+  status: FakeClusterStatus;
+  /** What `endpoint` says: the API server's host (and, in tests, port). */
+  endpoint: string;
+  /** Base64 PEM of the cluster CA (`masterAuth.clusterCaCertificate`). */
+  clusterCaCertificate: string;
+  readonly nodePools: FakeNodePool[];
+}
+
+export interface GkeClusterSpec {
+  readonly project: string;
+  readonly location: string;
+  readonly name: string;
+  readonly endpoint?: string;
+  readonly clusterCaCertificate?: string;
+  readonly status?: FakeClusterStatus;
+  readonly nodePools?: readonly { name: string; nodeCount: number; autoscaling?: boolean }[];
+}
+
+export interface GkeFakeOptions {
+  /** The access token the API accepts. Default `ya29.gke-test-token`. */
+  readonly token?: string;
+  /** Polls of an operation that answer RUNNING before DONE. Default 1. */
+  readonly operationPolls?: number;
+  /** The retry delay (seconds) named in injected throttling. Default 1. */
+  readonly throttleRetrySeconds?: number;
+}
+
+export interface GkeFake {
+  /** `http://127.0.0.1:<port>` */
+  readonly url: string;
+  readonly port: number;
+  readonly token: string;
+  readonly requests: RecordedRequest[];
+  readonly faults: FaultPlan;
+  /** Sees each request before anything else, e.g. to inject a fault at a precise moment. */
+  onRequest: ((request: RecordedRequest) => void) | undefined;
+  addCluster(spec: GkeClusterSpec): FakeGkeCluster;
+  cluster(project: string, location: string, name: string): FakeGkeCluster | undefined;
+  close(): Promise<void>;
+}
+
+const googleError = (
+  code: number,
+  status: string,
+  message: string,
+  requestId: string,
+  extraDetails: unknown[] = [],
+): CloudReply => ({
+  status: code,
+  body: {
+    error: {
+      code,
+      message,
+      status,
+      details: [{ "@type": "type.googleapis.com/google.rpc.RequestInfo", requestId }, ...extraDetails],
+    },
+  },
+});
+
+interface PendingOperation {
+  readonly body: Record<string, unknown>;
+  pollsLeft: number;
+  readonly complete: () => void;
+}
+
+export const startGkeFake = async (options: GkeFakeOptions = {}): Promise<GkeFake> => {
+  const token = options.token ?? "ya29.gke-test-token";
+  const operationPolls = options.operationPolls ?? 1;
+  const clusters: FakeGkeCluster[] = [];
+  const operations = new Map<string, PendingOperation>();
+  /** The operation running on each cluster; GKE runs one at a time. */
+  const running = new Map<FakeGkeCluster, string>();
+  let operationIds = 0;
+
+  const numeric = (request: RecordedRequest): boolean =>
+    decodeURIComponent(request.rawQuery).includes("$alt=json;enum-encoding=int");
+  const enumValue = <T extends Record<string, number>>(
+    table: T,
+    name: keyof T & string,
+    request: RecordedRequest,
+  ) => (numeric(request) ? table[name] : name);
+
+  const clusterBody = (c: FakeGkeCluster, request: RecordedRequest): unknown => ({
+    name: c.name,
+    location: c.location,
+    selfLink: `https://container.googleapis.com/v1/projects/${c.project}/locations/${c.location}/clusters/${c.name}`,
+    endpoint: c.endpoint,
+    status: enumValue(CLUSTER_STATUS, c.status, request),
+    currentMasterVersion: "1.33.2-gke.1000",
+    currentNodeCount: c.nodePools.reduce((sum, p) => sum + p.nodeCount, 0),
+    masterAuth: { clusterCaCertificate: c.clusterCaCertificate },
+    nodePools: c.nodePools.map((p) => poolBody(c, p, request)),
+  });
+
+  const poolBody = (c: FakeGkeCluster, p: FakeNodePool, request: RecordedRequest): unknown => ({
+    name: p.name,
+    initialNodeCount: p.initialNodeCount,
+    status: enumValue(POOL_STATUS, p.status, request),
+    selfLink: `https://container.googleapis.com/v1/projects/${c.project}/locations/${c.location}/clusters/${c.name}/nodePools/${p.name}`,
+    config: { machineType: "e2-standard-4" },
+    ...(p.autoscaling ? { autoscaling: { enabled: true, minNodeCount: 1, maxNodeCount: 10 } } : {}),
+  });
+
+  const operationBody = (
+    op: PendingOperation,
+    status: keyof typeof OPERATION_STATUS,
+    request: RecordedRequest,
+  ) => ({
+    ...op.body,
+    status: enumValue(OPERATION_STATUS, status, request),
+    operationType: numeric(request) ? SET_NODE_POOL_SIZE : "SET_NODE_POOL_SIZE",
+  });
+
+  const find = (project: string, location: string, name: string): FakeGkeCluster | undefined =>
+    clusters.find((c) => c.project === project && c.location === location && c.name === name);
+
+  const route = (request: RecordedRequest): CloudReply => {
+    const notFound = (what: string): CloudReply =>
+      googleError(404, "NOT_FOUND", `Not found: ${what}.`, request.requestId);
+    // /v1/projects/{p}/locations/{l}/...
+    const m = /^\/v1\/projects\/([^/]+)\/locations\/([^/]+)\/(.*)$/.exec(request.path);
+    if (!m) return notFound(request.path);
+    const [, project = "", location = "", rest = ""] = m;
+    const path = `projects/${project}/locations/${location}`;
+
+    if (rest === "clusters" && request.method === "GET") {
+      const found = clusters.filter(
+        (c) => c.project === project && (location === "-" || c.location === location),
+      );
+      return { status: 200, body: { clusters: found.map((c) => clusterBody(c, request)) } };
+    }
+    const opMatch = /^operations\/([^/]+)$/.exec(rest);
+    if (opMatch && request.method === "GET") {
+      const op = operations.get(opMatch[1] ?? "");
+      if (!op) return notFound(`${path}/${rest}`);
+      if (op.pollsLeft > 0) {
+        op.pollsLeft -= 1;
+        return { status: 200, body: operationBody(op, "RUNNING", request) };
+      }
+      op.complete();
+      return {
+        status: 200,
+        body: { ...operationBody(op, "DONE", request), endTime: new Date().toISOString() },
+      };
+    }
+    const clusterMatch = /^clusters\/([^/]+?)(\/nodePools\/([^/:]+)(:setSize)?)?$/.exec(rest);
+    if (!clusterMatch) return notFound(`${path}/${rest}`);
+    const [, clusterName = "", , poolName, setSize] = clusterMatch;
+    const cluster = find(project, location, clusterName);
+    if (!cluster) return notFound(`${path}/clusters/${clusterName}`);
+    if (!poolName) {
+      return request.method === "GET"
+        ? { status: 200, body: clusterBody(cluster, request) }
+        : googleError(405, "UNIMPLEMENTED", "Method not allowed.", request.requestId);
+    }
+    const pool = cluster.nodePools.find((p) => p.name === poolName);
+    if (!pool) return notFound(`${path}/clusters/${clusterName}/nodePools/${poolName}`);
+    if (!setSize && request.method === "GET") return { status: 200, body: poolBody(cluster, pool, request) };
+    if (setSize && request.method === "POST") {
+      let nodeCount: unknown;
+      try {
+        nodeCount = (JSON.parse(request.body) as { nodeCount?: unknown }).nodeCount ?? 0;
+      } catch {
+        return googleError(400, "INVALID_ARGUMENT", "Invalid JSON payload received.", request.requestId);
+      }
+      if (typeof nodeCount !== "number" || !Number.isInteger(nodeCount) || nodeCount < 0) {
+        return googleError(
+          400,
+          "INVALID_ARGUMENT",
+          `Invalid value for field 'nodeCount': ${String(nodeCount)}.`,
+          request.requestId,
+        );
+      }
+      const busy = running.get(cluster);
+      if (busy || cluster.status !== "RUNNING") {
+        return googleError(
+          400,
+          "FAILED_PRECONDITION",
+          `Cluster is running incompatible operation ${busy ?? "operation-reconcile"}.`,
+          request.requestId,
+        );
+      }
+      operationIds += 1;
+      const id = `operation-${Date.now()}-${operationIds}`;
+      pool.status = "RECONCILING";
+      const op: PendingOperation = {
+        body: {
+          name: id,
+          zone: location,
+          location,
+          selfLink: `https://container.googleapis.com/v1/${path}/operations/${id}`,
+          targetLink: `https://container.googleapis.com/v1/${path}/clusters/${clusterName}/nodePools/${poolName}`,
+          startTime: new Date().toISOString(),
+        },
+        pollsLeft: operationPolls,
+        complete: () => {
+          pool.nodeCount = nodeCount as number;
+          pool.status = "RUNNING";
+          running.delete(cluster);
+        },
+      };
+      operations.set(id, op);
+      running.set(cluster, id);
+      return { status: 200, body: operationBody(op, "RUNNING", request) };
+    }
+    return notFound(`${path}/${rest}`);
+  };
+
+  const throttleSeconds = options.throttleRetrySeconds ?? 1;
+  const api = await startCloudApi({
+    requestIdHeader: "x-fake-request-id",
+    isWrite: (r) => r.method === "POST",
+    isRead: (r) =>
+      r.method === "GET" && /\/(clusters\/[^/]+(\/nodePools\/[^/]+)?|operations\/[^/]+)$/.test(r.path),
+    faultReply: (fault, request) => {
+      switch (fault) {
+        case "throttle":
+          return googleError(
+            429,
+            "RESOURCE_EXHAUSTED",
+            "Quota exceeded for quota metric 'Read requests' of service 'container.googleapis.com'.",
+            request.requestId,
+            [{ "@type": "type.googleapis.com/google.rpc.RetryInfo", retryDelay: `${throttleSeconds}s` }],
+          );
+        case "server-error":
+          return googleError(503, "UNAVAILABLE", "The service is currently unavailable.", request.requestId);
+        case "conflict":
+          return googleError(
+            400,
+            "FAILED_PRECONDITION",
+            "Cluster is running incompatible operation operation-elsewhere.",
+            request.requestId,
+          );
+        case "eventual-consistency":
+          return googleError(
+            404,
+            "NOT_FOUND",
+            `Not found: ${request.path.replace(/^\/v1\//, "")}.`,
+            request.requestId,
+          );
+      }
+    },
+    handle: (request) => {
+      if (request.headers.authorization !== `Bearer ${token}`) {
+        return googleError(
+          401,
+          "UNAUTHENTICATED",
+          "Request had invalid authentication credentials. Expected OAuth 2 access token, login cookie or other valid authentication credential.",
+          request.requestId,
+        );
+      }
+      return route(request);
+    },
+    onRequest: (request) => fake.onRequest?.(request),
+  });
+
+  const fake: GkeFake = {
+    onRequest: undefined,
+    url: api.url,
+    port: api.port,
+    token,
+    requests: api.requests,
+    faults: api.faults,
+    addCluster(spec) {
+      const cluster: FakeGkeCluster = {
+        project: spec.project,
+        location: spec.location,
+        name: spec.name,
+        status: spec.status ?? "RUNNING",
+        endpoint: spec.endpoint ?? "203.0.113.10",
+        clusterCaCertificate: spec.clusterCaCertificate ?? Buffer.from("not a real CA").toString("base64"),
+        nodePools: (spec.nodePools ?? [{ name: "default-pool", nodeCount: 3 }]).map((p) => ({
+          name: p.name,
+          nodeCount: p.nodeCount,
+          initialNodeCount: p.nodeCount,
+          status: "RUNNING",
+          autoscaling: p.autoscaling ?? false,
+        })),
+      };
+      clusters.push(cluster);
+      return cluster;
+    },
+    cluster: find,
+    close: api.close,
+  };
+  return fake;
+};
