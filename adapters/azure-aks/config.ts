@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { RetryPolicy } from "#core";
 import { KubernetesSettings } from "../kubernetes/index.ts";
+import { refineClusterChoice, servedRegions } from "../managed-kubernetes/index.ts";
 
 /** AKS's rule for managed cluster and agent pool names (https://learn.microsoft.com/rest/api/aks/managed-clusters/get). */
 const ResourceName = z
@@ -54,32 +55,10 @@ export const AksConfig = z
     /** How Deployments and Services are written in the clusters. */
     kubernetes: KubernetesSettings.prefault({}),
   })
-  .superRefine((config, ctx) => {
-    const listed = config.clusters.length > 0;
-    const discovered = config.regions.length > 0;
-    if (listed === discovered) {
-      ctx.addIssue({
-        code: "custom",
-        path: ["clusters"],
-        message: "give either clusters or regions (to discover), not both or neither",
-      });
-    }
-    const seen = new Set<string>();
-    for (const [i, cluster] of config.clusters.entries()) {
-      if (seen.has(cluster.region)) {
-        ctx.addIssue({
-          code: "custom",
-          path: ["clusters", i, "region"],
-          message: `region '${cluster.region}' has two clusters`,
-        });
-      }
-      seen.add(cluster.region);
-    }
-  });
+  .superRefine(refineClusterChoice);
 
 export type AksConfig = z.infer<typeof AksConfig>;
 export type AksConfigInput = z.input<typeof AksConfig>;
 
 /** The regions a configuration serves. */
-export const aksRegions = (config: AksConfig): string[] =>
-  config.clusters.length > 0 ? config.clusters.map((c) => c.region) : [...new Set(config.regions)];
+export const aksRegions = (config: AksConfig): string[] => servedRegions(config);

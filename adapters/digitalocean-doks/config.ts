@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { RetryPolicy } from "#core";
 import { KubernetesSettings } from "../kubernetes/index.ts";
+import { refineClusterChoice, servedRegions } from "../managed-kubernetes/index.ts";
 
 /** A DigitalOcean region slug, e.g. `nyc3`, `fra1`. */
 export const RegionSlug = z.string().regex(/^[a-z]{3}[0-9]$/, "a region slug such as 'nyc3'");
@@ -53,31 +54,9 @@ export const DoksConfig = z
     /** How Deployments and Services are written in the clusters. */
     kubernetes: KubernetesSettings.prefault({}),
   })
-  .superRefine((config, ctx) => {
-    const listed = config.clusters.length > 0;
-    const discovered = config.regions.length > 0;
-    if (listed === discovered) {
-      ctx.addIssue({
-        code: "custom",
-        path: ["clusters"],
-        message: "give either clusters or regions (to discover), not both or neither",
-      });
-    }
-    const seen = new Set<string>();
-    for (const [i, cluster] of config.clusters.entries()) {
-      if (seen.has(cluster.region)) {
-        ctx.addIssue({
-          code: "custom",
-          path: ["clusters", i, "region"],
-          message: `region '${cluster.region}' has two clusters`,
-        });
-      }
-      seen.add(cluster.region);
-    }
-  });
+  .superRefine(refineClusterChoice);
 export type DoksConfig = z.infer<typeof DoksConfig>;
 export type DoksConfigInput = z.input<typeof DoksConfig>;
 
 /** The regions a configuration serves. */
-export const doksRegions = (config: DoksConfig): string[] =>
-  config.clusters.length > 0 ? config.clusters.map((c) => c.region) : [...new Set(config.regions)];
+export const doksRegions = (config: DoksConfig): string[] => servedRegions(config);

@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { RetryPolicy } from "#core";
 import { KubernetesSettings } from "../kubernetes/index.ts";
+import { refineClusterChoice, servedRegions } from "../managed-kubernetes/index.ts";
 
 /** A project id: 6 to 30 lower-case letters, digits and hyphens, starting with a letter. */
 const ProjectId = z.string().regex(/^[a-z][a-z0-9-]{4,28}[a-z0-9]$/, "not a Google Cloud project id");
@@ -51,25 +52,8 @@ export const GkeConfig = z
     kubernetes: KubernetesSettings.prefault({}),
   })
   .superRefine((config, ctx) => {
-    const listed = config.clusters.length > 0;
-    const discovered = config.regions.length > 0;
-    if (listed === discovered) {
-      ctx.addIssue({
-        code: "custom",
-        path: ["clusters"],
-        message: "give either clusters or regions (to discover), not both or neither",
-      });
-    }
-    const seen = new Set<string>();
+    refineClusterChoice(config, ctx);
     for (const [i, cluster] of config.clusters.entries()) {
-      if (seen.has(cluster.region)) {
-        ctx.addIssue({
-          code: "custom",
-          path: ["clusters", i, "region"],
-          message: `region '${cluster.region}' has two clusters`,
-        });
-      }
-      seen.add(cluster.region);
       if (cluster.location && regionOf(cluster.location) !== cluster.region) {
         ctx.addIssue({
           code: "custom",
@@ -83,5 +67,4 @@ export type GkeConfig = z.infer<typeof GkeConfig>;
 export type GkeConfigInput = z.input<typeof GkeConfig>;
 
 /** The regions a configuration serves. */
-export const gkeRegions = (config: GkeConfig): string[] =>
-  config.clusters.length > 0 ? config.clusters.map((c) => c.region) : [...new Set(config.regions)];
+export const gkeRegions = (config: GkeConfig): string[] => servedRegions(config);

@@ -1,1 +1,2 @@
+export * from "./cluster-choice.ts";
 export * from "./managed-kubernetes.ts";
