@@ -21,6 +21,7 @@ import { parseUpOptions, up } from "#cli";
 import { SIM_REGIONS, silentLogger } from "#core";
 import { startTraffic } from "#sim";
 import { createTestDatabase } from "../test/support/database.ts";
+import { routerAttempts } from "../test/support/router-metrics.ts";
 
 const { values: flags } = parseArgs({
   options: {
@@ -66,20 +67,8 @@ const api = (base: string) => ({
     return (text ? JSON.parse(text) : null) as T;
   },
   /** Attempts the router has sent to the dead region so far. */
-  attempts: async (workload: string): Promise<number> => {
-    const text = await (await fetch(`${base}/metrics`)).text();
-    let total = 0;
-    for (const line of text.split("\n")) {
-      if (
-        line.startsWith("devsim_router_requests_total{") &&
-        line.includes(`workload="${workload}"`) &&
-        line.includes(`cloud="${DEAD.cloud}"`) &&
-        line.includes(`region="${DEAD.region}"`)
-      )
-        total += Number(line.slice(line.lastIndexOf(" ") + 1));
-    }
-    return total;
-  },
+  attempts: async (workload: string): Promise<number> =>
+    routerAttempts(await (await fetch(`${base}/metrics`)).text(), { workload, ...DEAD }),
 });
 
 const until = async (what: string, check: () => Promise<boolean>, timeoutMs: number): Promise<number> => {

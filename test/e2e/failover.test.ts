@@ -3,6 +3,7 @@ import { SIM_REGIONS } from "#core";
 import { startTraffic } from "#sim";
 import { createTestDatabase, type TestDatabase } from "../support/database.ts";
 import { type DevsimProcess, eventually, spawnDevsim } from "../support/devsim-process.ts";
+import { routerAttempts } from "../support/router-metrics.ts";
 
 // The issue's done-when, end to end through `devsim up`: under steady load through the router, a
 // region outage fails no user request, traffic leaves the region within two health intervals, and
@@ -24,7 +25,11 @@ interface HealthJson {
   targets: { cloud: string; region: string; status: string; weight: number; lastCheck: string | null }[];
 }
 
-const call = async <T>(method: string, path: string, body?: unknown): Promise<{ status: number; json: T }> => {
+const call = async <T>(
+  method: string,
+  path: string,
+  body?: unknown,
+): Promise<{ status: number; json: T }> => {
   const res = await fetch(`${running.apiUrl}${path}`, {
     method,
     headers: body === undefined ? {} : { "content-type": "application/json" },
@@ -35,21 +40,8 @@ const call = async <T>(method: string, path: string, body?: unknown): Promise<{ 
 };
 
 /** Attempts the router sent to one region of the workload, from the API's /metrics. */
-const attemptsTo = async (workload: string, cloud: string, region: string): Promise<number> => {
-  const text = await (await fetch(`${running.apiUrl}/metrics`)).text();
-  let total = 0;
-  for (const line of text.split("\n")) {
-    if (
-      line.startsWith("devsim_router_requests_total{") &&
-      line.includes(`workload="${workload}"`) &&
-      line.includes(`cloud="${cloud}"`) &&
-      line.includes(`region="${region}"`)
-    ) {
-      total += Number(line.slice(line.lastIndexOf(" ") + 1));
-    }
-  }
-  return total;
-};
+const attemptsTo = async (workload: string, cloud: string, region: string): Promise<number> =>
+  routerAttempts(await (await fetch(`${running.apiUrl}/metrics`)).text(), { workload, cloud, region });
 
 const INTERVAL_S = 1;
 
@@ -91,7 +83,11 @@ describe("failover through devsim up", () => {
       "every target healthy",
     );
 
-    const traffic = startTraffic({ url: `${running.routerUrl}/w/${name}/`, ratePerSecond: 200, concurrency: 64 });
+    const traffic = startTraffic({
+      url: `${running.routerUrl}/w/${name}/`,
+      ratePerSecond: 200,
+      concurrency: 64,
+    });
     try {
       await new Promise((resolve) => setTimeout(resolve, 2_000));
       const before = traffic.stats();
