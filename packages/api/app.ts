@@ -37,7 +37,7 @@ export const createApi = (deps: ApiDeps): OpenAPIHono => {
   );
   app.get("/metrics", async (c) => {
     c.header("content-type", deps.metrics.registry.contentType);
-    return c.body((await deps.metrics.registry.metrics()) + (deps.extraMetrics?.() ?? ""));
+    return c.body((await deps.metrics.registry.metrics()) + ((await deps.extraMetrics?.()) ?? ""));
   });
 
   mountWorkloadRoutes(app, deps);

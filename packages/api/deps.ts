@@ -6,7 +6,7 @@ export interface ApiDeps extends CommandDeps {
   /** Whether the API can serve: false answers /readyz with 503. */
   readonly ready: () => Promise<boolean>;
   /** More Prometheus text to serve on /metrics, such as a router's in the same process. */
-  readonly extraMetrics?: () => string;
+  readonly extraMetrics?: () => string | Promise<string>;
   /** Base URL of the simulated clouds' control API; when set, `/v1/sim/faults` manages their faults. */
   readonly simUrl?: string;
 }

@@ -22,7 +22,8 @@ const DeployedEnv = z.object({
 });
 export type DeployedEnv = z.infer<typeof DeployedEnv>;
 
-type Env = Readonly<Record<string, string | undefined>>;
+/** Environment variables, as `process.env` holds them. */
+export type Env = Readonly<Record<string, string | undefined>>;
 
 /** Parses an environment or throws naming every missing or malformed variable. */
 const parseEnv = <S extends z.ZodType>(schema: S, env: Env): z.infer<S> => {
