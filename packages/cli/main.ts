@@ -2,7 +2,7 @@ import { resolve } from "node:path";
 import { DevsimError, type Logger } from "#core";
 import { startEmbeddedPostgres } from "#store";
 import { createLogger } from "./logger.ts";
-import { parseBackupOptions, parseUpOptions } from "./options.ts";
+import { parseBackupOptions, parseCloudsOptions, parseUpOptions } from "./options.ts";
 
 const USAGE = `Usage: devsim <command> [options]
 
@@ -15,6 +15,8 @@ Commands:
                      --interval-ms N (RECONCILE_INTERVAL_MS, default 250).
   backup      Take, list and restore backups of the control-plane database, and run the restore
               drill: devsim backup create|list|restore <id>|drill (devsim backup --help).
+  clouds      Check the credentials and clusters of every cloud the clouds file configures:
+              devsim clouds check [--clouds-file FILE] [--json] (devsim clouds --help).
 
 Options for up (environment variable in brackets):
   --port N            API port (PORT, default 3000)
@@ -28,6 +30,9 @@ Options for up (environment variable in brackets):
   --workers N         reconciler copies in this process (DEVSIM_WORKERS, default 1)
   --log-level LEVEL   trace, debug, info, warn, error (LOG_LEVEL, default info)
   --log-format F      pretty or json (LOG_FORMAT, default pretty at a terminal, else json)
+  --clouds-file FILE  how the real clouds are reached (DEVSIM_CLOUDS_FILE or DEVSIM_CLOUDS_JSON,
+                      default devsim.clouds.json if it exists); the clouds it leaves out are
+                      simulated; DEVSIM_<CLOUD>_ADAPTER=sim keeps one simulated
 `;
 
 /** How long shutdown may take before the process exits anyway. */
@@ -90,6 +95,15 @@ const runBackup = async (argv: readonly string[]): Promise<number> => {
   return await runBackupCommand(parseBackupOptions(argv, process.env), process.env);
 };
 
+const runClouds = async (argv: readonly string[]): Promise<number> => {
+  const { CLOUDS_USAGE, runCloudsCommand } = await import("./clouds.ts");
+  if (argv.includes("--help") || argv.includes("-h")) {
+    process.stdout.write(CLOUDS_USAGE);
+    return 0;
+  }
+  return await runCloudsCommand(parseCloudsOptions(argv), process.env);
+};
+
 /** Runs the CLI; returns the exit code. Errors we expect print one line, never a stack trace. */
 export const main = async (argv: readonly string[]): Promise<number> => {
   const [command, ...rest] = argv;
@@ -105,6 +119,8 @@ export const main = async (argv: readonly string[]): Promise<number> => {
         return await runReconcile(rest);
       case "backup":
         return await runBackup(rest);
+      case "clouds":
+        return await runClouds(rest);
       case undefined:
       case "help":
       case "--help":

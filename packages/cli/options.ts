@@ -18,6 +18,8 @@ const UpOptions = z.object({
   logFormat: z.enum(["pretty", "json"]).optional(),
   trafficRate: z.coerce.number().min(0).max(1000).default(5),
   workers: z.coerce.number().int().min(1).max(16).default(1),
+  /** How the real clouds are reached; DEVSIM_CLOUDS_FILE and the default file are looked up by loadCloudsConfig. */
+  cloudsFile: z.string().min(1).optional(),
 });
 export type UpOptions = z.infer<typeof UpOptions>;
 
@@ -51,6 +53,7 @@ export const parseUpOptions = (argv: readonly string[], env: Env): UpOptions => 
         "log-format": { type: "string" },
         "traffic-rate": { type: "string" },
         workers: { type: "string" },
+        "clouds-file": { type: "string" },
       },
     }));
   } catch (error) {
@@ -68,6 +71,7 @@ export const parseUpOptions = (argv: readonly string[], env: Env): UpOptions => 
     logFormat: values["log-format"] ?? env.LOG_FORMAT,
     trafficRate: values["traffic-rate"] ?? env.DEVSIM_TRAFFIC_RATE,
     workers: values.workers ?? env.DEVSIM_WORKERS,
+    cloudsFile: values["clouds-file"],
   });
   if (!parsed.success) throw flagError(parsed.error);
   return parsed.data;
@@ -142,6 +146,53 @@ export const parseBackupOptions = (argv: readonly string[], env: Env): BackupOpt
     databaseUrl: values["database-url"] ?? (env.DATABASE_URL || undefined),
     dataDir: values["data-dir"] ?? env.DEVSIM_DATA_DIR,
     dir: values.dir,
+    json: values.json === true,
+  });
+  if (!parsed.success) throw flagError(parsed.error);
+  return parsed.data;
+};
+
+export const CLOUDS_ACTIONS = ["check"] as const;
+
+const CloudsOptions = z.object({
+  action: z.enum(CLOUDS_ACTIONS),
+  /** The clouds file; DEVSIM_CLOUDS_FILE, DEVSIM_CLOUDS_JSON and the default file are looked up by loadCloudsConfig. */
+  cloudsFile: z.string().min(1).optional(),
+  json: z.boolean().default(false),
+});
+export type CloudsOptions = z.infer<typeof CloudsOptions>;
+
+/** Reads `devsim clouds <action> [--clouds-file FILE] [--json]`. */
+export const parseCloudsOptions = (argv: readonly string[]): CloudsOptions => {
+  let values: Record<string, string | boolean | undefined>;
+  let positionals: string[];
+  try {
+    ({ values, positionals } = parseArgs({
+      args: [...argv],
+      strict: true,
+      allowPositionals: true,
+      options: {
+        "clouds-file": { type: "string" },
+        json: { type: "boolean" },
+      },
+    }));
+  } catch (error) {
+    throw new DevsimError("invalid_input", error instanceof Error ? error.message : String(error));
+  }
+  const [action, ...extra] = positionals;
+  if (!action || !(CLOUDS_ACTIONS as readonly string[]).includes(action)) {
+    throw new DevsimError(
+      "invalid_input",
+      action
+        ? `unknown clouds command '${action}'`
+        : `a clouds command is required (${CLOUDS_ACTIONS.join(", ")})`,
+      { field: "command" },
+    );
+  }
+  if (extra.length > 0) throw new DevsimError("invalid_input", `unexpected argument '${extra[0]}'`);
+  const parsed = CloudsOptions.safeParse({
+    action,
+    cloudsFile: values["clouds-file"],
     json: values.json === true,
   });
   if (!parsed.success) throw flagError(parsed.error);

@@ -1,5 +1,4 @@
 import { join, resolve } from "node:path";
-import { createSimAdapters } from "#adapters/sim";
 import { RECOMMENDED_LATENCY_BUCKET_BOUNDS_MS } from "#analysis";
 import { createApi, createApiMetrics } from "#api";
 import {
@@ -10,8 +9,17 @@ import {
   scratchEmbedded,
   scratchOnServer,
 } from "#backup";
-import { backupRetention, backupSinkConfig, type Env, readBackupEnv } from "#config";
-import { type Logger, SIM_REGIONS } from "#core";
+import {
+  backupRetention,
+  backupSinkConfig,
+  buildCloudAdapters,
+  closeCloudAdapters,
+  type Env,
+  loadCloudsConfig,
+  readBackupEnv,
+  simulatedClouds,
+} from "#config";
+import { CLOUDS, type Logger } from "#core";
 import { type CommandDeps, createReconciler, runHealthPass, startReconcileLoop } from "#engine";
 import { kvMetricSource, kvRoutingTables, memoryStore, startOutcomeFlusher } from "#kv";
 import { nodeRouter } from "#node-transport";
@@ -59,6 +67,8 @@ export const up = async (
   try {
     // Checked before anything starts, so a bad backup setting is an error at once, not at the first backup.
     const backupEnv = readBackupEnv(env);
+    // Likewise the clouds file: a mistake in it stops the start, naming the field.
+    const clouds = await loadCloudsConfig(env, { file: options.cloudsFile });
     let databaseUrl = options.databaseUrl;
     let database = databaseUrl ? "DATABASE_URL" : "";
     if (!databaseUrl) {
@@ -75,7 +85,24 @@ export const up = async (
 
     const sim = await startSimServer({ host: options.host, port: options.simPort });
     stack.push(sim.close);
-    const adapters = createSimAdapters(sim.url);
+    // The simulator serves every cloud the clouds file leaves out.
+    const adapters = await buildCloudAdapters(clouds, {
+      simUrl: sim.url,
+      dependencies: { digitalocean: { env } },
+    });
+    stack.push(async () => closeCloudAdapters(adapters));
+    const simulated = simulatedClouds(clouds);
+    const real = CLOUDS.filter((cloud) => !simulated.includes(cloud));
+    if (real.length > 0) {
+      log.info(
+        {
+          source: clouds.source,
+          real: real.map((cloud) => `${cloud}: ${clouds.clouds[cloud].adapter}`),
+          simulated,
+        },
+        "clouds configured",
+      );
+    }
     const kv = memoryStore();
     const routing = kvRoutingTables(kv);
     // The router counts in buckets fine enough for the latency test; analysis reads what it flushed.
@@ -138,7 +165,8 @@ export const up = async (
     });
     stack.push(scheduler.stop);
 
-    const commands: CommandDeps = { ...engine, log, regions: SIM_REGIONS, kick };
+    // The API accepts the regions each cloud serves: the configured ones of a real cloud.
+    const commands: CommandDeps = { ...engine, log, regions: clouds.regions, kick };
     const api = createApi({
       ...commands,
       metrics,
@@ -162,7 +190,10 @@ export const up = async (
     const routerServer = await listenNode(router.listener, options.host, options.routerPort, "router");
     stack.push(routerServer.close);
 
-    if (options.demo) {
+    // The demo targets every simulated region; it never deploys to a real cloud.
+    if (options.demo && real.length > 0) {
+      log.info({ real }, "no demo workload: some clouds are real");
+    } else if (options.demo) {
       if (await ensureDemoWorkload(commands)) log.info({ workload: DEMO_WORKLOAD }, "demo workload created");
       if (options.trafficRate > 0) {
         const traffic = startTraffic({
