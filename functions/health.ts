@@ -1,9 +1,11 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { z } from "zod";
-import { controlPlane, readDeployedEnv } from "#config";
+import { deployedControlPlane } from "#config";
 import { runHealthPass } from "#engine";
 
-const deps = controlPlane(readDeployedEnv(process.env));
+// Built once per container as it starts; a failure surfaces in every invocation, with its cause.
+const ready = deployedControlPlane(process.env);
+ready.catch(() => {});
 
 /** How long one invocation keeps probing: the schedule starts one a minute. */
 const RUN_FOR_MS = z.coerce.number().min(0).max(840).default(55).parse(process.env.HEALTH_RUN_SECONDS) * 1000;
@@ -12,6 +14,7 @@ const PAUSE_MS = 1_000;
 
 /** Scheduled every minute; runs health passes until just before the next invocation starts. */
 export const handler = async (): Promise<{ passes: number; probes: number; changes: number }> => {
+  const deps = await ready;
   const until = Date.now() + RUN_FOR_MS;
   let passes = 0;
   let probes = 0;

@@ -56,7 +56,7 @@ export const assembleDoks = (input: DoksConfigInput, dependencies: DoksDependenc
     throw new AdapterError(
       "unauthorized",
       CLOUD,
-      "digitalocean-doks: no API token: set DIGITALOCEAN_ACCESS_TOKEN or the configuration's token",
+      "digitalocean-doks: no API token: set DIGITALOCEAN_ACCESS_TOKEN",
     );
   }
   const client = createDoClient({

@@ -1,6 +1,6 @@
 import { parseArgs } from "node:util";
 import { z } from "zod";
-import { controlPlane, readDeployedEnv } from "#config";
+import { deployedControlPlane } from "#config";
 import { DevsimError, type Logger } from "#core";
 import { createReconciler, startReconcileLoop } from "#engine";
 
@@ -42,7 +42,7 @@ export const parseReconcileOptions = (
  * or its REST bridge, the clouds), configured like the functions. Runs until SIGINT or SIGTERM.
  */
 export const reconcileForever = async (options: ReconcileOptions, log: Logger, stopped: Promise<void>) => {
-  const deps = controlPlane(readDeployedEnv(process.env));
+  const deps = await deployedControlPlane(process.env);
   const reconciler = createReconciler({ ...deps, log }, { leaseMs: options.leaseMs });
   const loop = startReconcileLoop(reconciler, { intervalMs: options.intervalMs, log });
   log.info({ owner: reconciler.owner }, "reconciler running");

@@ -2,7 +2,7 @@ import pino from "pino";
 import type { CloudAdapters } from "#adapters";
 import { createSimAdapters } from "#adapters/sim";
 import { RECOMMENDED_LATENCY_BUCKET_BOUNDS_MS } from "#analysis";
-import { SIM_REGIONS } from "#core";
+import { DevsimError, SIM_REGIONS } from "#core";
 import type { CommandDeps, RegionCatalog } from "#engine";
 import { kvMetricSource, kvRoutingTables, upstashStore } from "#kv";
 import { prometheusMetricSource } from "#metrics";
@@ -17,15 +17,22 @@ export interface CloudWiring {
   readonly regions: RegionCatalog;
 }
 
+/** Every cloud simulated, at DEVSIM_SIM_URL. */
+const simulatedClouds = (env: DeployedEnv): CloudWiring => {
+  if (env.DEVSIM_SIM_URL === undefined) {
+    throw new DevsimError("invalid_input", "DEVSIM_SIM_URL: required when no cloud is configured", {
+      field: "DEVSIM_SIM_URL",
+    });
+  }
+  return { adapters: createSimAdapters(env.DEVSIM_SIM_URL), regions: SIM_REGIONS };
+};
+
 /**
  * The dependencies every deployed control-plane process shares (the API and reconcile functions,
  * `devsim reconcile`), built from its environment. Without `clouds`, every cloud is the simulator
  * at DEVSIM_SIM_URL.
  */
-export const controlPlane = (
-  env: DeployedEnv,
-  clouds: CloudWiring = { adapters: createSimAdapters(env.DEVSIM_SIM_URL), regions: SIM_REGIONS },
-): CommandDeps => {
+export const controlPlane = (env: DeployedEnv, clouds: CloudWiring = simulatedClouds(env)): CommandDeps => {
   const log = pino({ level: env.LOG_LEVEL });
   const kv = upstashStore({
     url: env.UPSTASH_REDIS_REST_URL,

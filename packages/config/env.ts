@@ -11,7 +11,8 @@ const DeployedEnv = z.object({
   UPSTASH_REDIS_REST_URL: z.url(),
   UPSTASH_REDIS_REST_TOKEN: z.string().min(1),
   /** Base URL of a hosted simulated world; the adapters of the real clouds are configured separately. */
-  DEVSIM_SIM_URL: z.url(),
+  /** The simulated clouds' control API, for the clouds the clouds file leaves simulated. */
+  DEVSIM_SIM_URL: z.url().optional(),
   /** Judge canaries on a Prometheus server's scrapes of the routers instead of the routers' counters in KV. */
   PROMETHEUS_URL: z.url().optional(),
   /** Prefix of every KV key, so that several control planes can share one Redis. */

@@ -41,6 +41,7 @@ const DEPLOYED_VALUES: Record<string, string> = {
   [secretMarker("UpstashRedisRestUrl")]: "http://127.0.0.1:1",
   [secretMarker("UpstashRedisRestToken")]: "token",
   [secretMarker("SimUrl")]: "http://127.0.0.1:1",
+  [secretMarker("CloudsJson")]: "{}",
   [bucketMarker("Backups")]: "devsim-backups",
 };
 
@@ -73,6 +74,7 @@ describe("sst.config.ts", () => {
       "Cron RestoreDrill",
       "Function Api",
       "Function Router",
+      "Secret CloudsJson",
       "Secret DatabaseUrl",
       "Secret SimUrl",
       "Secret UpstashRedisRestToken",
@@ -100,6 +102,7 @@ describe("sst.config.ts", () => {
         DATABASE_URL: secretMarker("DatabaseUrl"),
         UPSTASH_REDIS_REST_URL: secretMarker("UpstashRedisRestUrl"),
         UPSTASH_REDIS_REST_TOKEN: secretMarker("UpstashRedisRestToken"),
+        DEVSIM_CLOUDS_JSON: secretMarker("CloudsJson"),
       });
     }
     expect(fn("Router")?.environment).toEqual({
