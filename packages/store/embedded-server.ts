@@ -4,16 +4,31 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node
 import { join } from "node:path";
 import { PGlite } from "@electric-sql/pglite";
 import { PGLiteSocketServer } from "@electric-sql/pglite-socket";
+import {
+  type DataDirSnapshot,
+  removeTemplate,
+  restoreTemplate,
+  saveTemplate,
+  snapshotDataDir,
+} from "./embedded-template.ts";
 
 export interface EmbeddedServerConfig {
   readonly dataDir: string;
   readonly host: string;
   readonly port: number;
   readonly maxConnections: number;
+  /** Where fresh data directories are copied from (see embedded-template.ts); null: always initdb. */
+  readonly template: {
+    readonly dir: string;
+    /** The installed PGlite's version, written into a template this process saves. */
+    readonly pglite: string;
+    /** The hash of the template's manifest as validated by the parent; null: nothing to restore. */
+    readonly manifest: string | null;
+  } | null;
 }
 
 export type EmbeddedServerMessage =
-  | { type: "ready"; port: number }
+  | { type: "ready"; port: number; fromTemplate: boolean }
   | { type: "initialised" }
   | { type: "failed"; message: string };
 export type EmbeddedServerCommand = { type: "close" };
@@ -88,15 +103,20 @@ const send = (message: EmbeddedServerMessage): void => {
   if (process.connected) process.send?.(message);
 };
 
-const open = (dataDir: string): Promise<PGlite> =>
+/** Opens a data directory with our settings, running initdb first if it has none. */
+export const openDataDir = (dataDir: string): Promise<PGlite> =>
   PGlite.create({
     dataDir,
     startParams: [...PGlite.defaultStartParams, "-c", `shared_buffers=${SHARED_BUFFERS}`],
   });
 
-/** Serves an initialised data directory until told to stop. */
-const serve = async (config: EmbeddedServerConfig, lock: string): Promise<void> => {
-  const db = await open(config.dataDir);
+/** Serves an opened data directory until told to stop. */
+const serve = async (
+  db: PGlite,
+  config: EmbeddedServerConfig,
+  lock: string,
+  fromTemplate: boolean,
+): Promise<void> => {
   keepQueryUnitsTogether(db);
   const server = new PGLiteSocketServer({
     db,
@@ -129,7 +149,33 @@ const serve = async (config: EmbeddedServerConfig, lock: string): Promise<void> 
   process.on("SIGTERM", () => void stop());
 
   const port = Number(server.getServerConn().split(":").pop());
-  send({ type: "ready", port });
+  send({ type: "ready", port, fromTemplate });
+};
+
+/** A fresh data directory made from the template, opened; undefined when there is none to use. */
+const openFromTemplate = async (config: EmbeddedServerConfig): Promise<PGlite | undefined> => {
+  const template = config.template;
+  if (!template?.manifest || !restoreTemplate(template.dir, template.manifest, config.dataDir))
+    return undefined;
+  try {
+    return await openDataDir(config.dataDir);
+  } catch {
+    // It passed its checksums yet does not open: forget it and initialise as if there were none.
+    removeTemplate(template.dir);
+    rmSync(config.dataDir, { recursive: true, force: true });
+    mkdirSync(config.dataDir);
+    return undefined;
+  }
+};
+
+/**
+ * Runs initdb, and returns the fresh data directory read into memory when it is to become the
+ * template: read before the lock goes, as the next server process starts changing it at once.
+ */
+const initialise = async (config: EmbeddedServerConfig): Promise<DataDirSnapshot | undefined> => {
+  const db = await openDataDir(config.dataDir);
+  await db.close();
+  return config.template === null ? undefined : snapshotDataDir(config.dataDir);
 };
 
 const run = async (config: EmbeddedServerConfig): Promise<void> => {
@@ -138,23 +184,37 @@ const run = async (config: EmbeddedServerConfig): Promise<void> => {
   process.on("SIGINT", () => {});
   mkdirSync(config.dataDir, { recursive: true });
   const lock = acquireLock(config.dataDir);
+  let snapshot: DataDirSnapshot | undefined;
   try {
-    if (existsSync(join(config.dataDir, "PG_VERSION"))) return await serve(config, lock);
+    if (existsSync(join(config.dataDir, "PG_VERSION")))
+      return await serve(await openDataDir(config.dataDir), config, lock, false);
+    const restored = await openFromTemplate(config);
+    if (restored) return await serve(restored, config, lock, true);
     // initdb runs in a second wasm instance, and this process would keep ~100 MB of its garbage
     // for good; so initialise, exit, and let the parent start a fresh process to serve.
-    const db = await open(config.dataDir);
-    await db.close();
-    rmSync(lock, { force: true });
-    send({ type: "initialised" });
-    process.disconnect?.();
+    snapshot = await initialise(config);
   } catch (error) {
     rmSync(lock, { force: true });
     throw error;
   }
+  rmSync(lock, { force: true });
+  send({ type: "initialised" });
+  process.disconnect?.();
+  // The parent is already starting the server; the template only speeds up later first starts.
+  if (snapshot && config.template !== null) {
+    try {
+      saveTemplate(snapshot, config.template.dir, config.template.pglite);
+    } catch (error) {
+      const reason = error instanceof Error ? error.message : String(error);
+      console.error(`embedded postgres: could not save the data directory template: ${reason}`);
+    }
+  }
 };
 
-run(JSON.parse(process.argv[2] ?? "{}") as EmbeddedServerConfig).catch((error: unknown) => {
-  send({ type: "failed", message: error instanceof Error ? error.message : String(error) });
-  process.exitCode = 1;
-  process.disconnect?.();
-});
+if (import.meta.main) {
+  run(JSON.parse(process.argv[2] ?? "{}") as EmbeddedServerConfig).catch((error: unknown) => {
+    send({ type: "failed", message: error instanceof Error ? error.message : String(error) });
+    process.exitCode = 1;
+    process.disconnect?.();
+  });
+}

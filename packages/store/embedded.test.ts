@@ -1,9 +1,14 @@
-import { mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
+import { createHash } from "node:crypto";
+import { existsSync } from "node:fs";
+import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { connectDatabase, databaseIsReachable, type Sql } from "./connect.ts";
 import { type EmbeddedPostgres, startEmbeddedPostgres } from "./embedded.ts";
+import { TEMPLATE_MANIFEST } from "./embedded-template.ts";
+import { makeTemplate } from "./embedded-template-make.ts";
+import { installedPgliteVersion, templateIsUsable } from "./embedded-template-manifest.ts";
 import { DEFAULT_MIGRATIONS_DIRECTORY, migrate } from "./migrate.ts";
 
 describe("startEmbeddedPostgres", () => {
@@ -34,6 +39,8 @@ describe("startEmbeddedPostgres", () => {
   it("serves postgres.js over the wire and keeps data across a restart", async () => {
     await withServer(async (sql, server) => {
       expect(server.url).toMatch(/^postgres:\/\/postgres@127\.0\.0\.1:\d+\/postgres$/);
+      // The default template under node_modules/.cache exists unless no start or install made it yet.
+      expect(["template", "initdb"]).toContain(server.dataDirSource);
       await sql`
         create table embedded_test_jobs (
           id uuid primary key default gen_random_uuid(),
@@ -67,7 +74,8 @@ describe("startEmbeddedPostgres", () => {
       expect(claimed.filter((n) => n === null)).toHaveLength(1);
     });
 
-    await withServer(async (sql) => {
+    await withServer(async (sql, server) => {
+      expect(server.dataDirSource).toBe("existing");
       const rows = await sql`select id, n, spec, owner from embedded_test_jobs order by n`;
       expect(rows.map((r) => r.n)).toEqual([1, 2, 3, 4]);
       expect(rows[1]?.spec).toEqual({ n: 2, tags: ["a", 2] });
@@ -174,4 +182,136 @@ describe("startEmbeddedPostgres", () => {
       expect(await databaseIsReachable(again, 2_000)).toBe(true);
     });
   });
+});
+
+describe("startEmbeddedPostgres with a data directory template", () => {
+  let root: string;
+  let templateDir: string;
+  let fresh = 0;
+
+  beforeAll(async () => {
+    root = await mkdtemp(join(tmpdir(), "devsim-embedded-template-"));
+    templateDir = join(root, "cache", "pgdata-pglite-template");
+  });
+  afterAll(async () => {
+    await rm(root, { recursive: true, force: true });
+  });
+
+  const start = (dataDir = join(root, `pgdata-${++fresh}`)) =>
+    startEmbeddedPostgres({ dataDir, templateDir });
+
+  /** The template is saved after the server is already starting: wait for it. */
+  const templateSaved = async () => {
+    const deadline = Date.now() + 20_000;
+    while (!existsSync(join(templateDir, TEMPLATE_MANIFEST))) {
+      if (Date.now() > deadline) throw new Error("no template was saved");
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    expect(templateIsUsable(templateDir, installedPgliteVersion())).toBe(true);
+  };
+
+  const answers = async (server: EmbeddedPostgres) => {
+    const sql = connectDatabase(server.url, { max: 1 });
+    try {
+      return (await sql`select 41 + 1 as n`)[0]?.n;
+    } finally {
+      await sql.end({ timeout: 5 });
+    }
+  };
+
+  const rewriteManifest = async (change: (manifest: Record<string, unknown>) => void) => {
+    const path = join(templateDir, TEMPLATE_MANIFEST);
+    const manifest = JSON.parse(await readFile(path, "utf8"));
+    change(manifest);
+    await writeFile(path, JSON.stringify(manifest));
+  };
+
+  it("makes the template on a first start, then gives fresh data directories of their own from it", async () => {
+    await rm(templateDir, { recursive: true, force: true });
+    const first = await start();
+    expect(first.dataDirSource).toBe("initdb");
+    expect(await answers(first)).toBe(42);
+    await first.close();
+    await templateSaved();
+
+    const dataDir = join(root, "copied");
+    const copied = await start(dataDir);
+    expect(copied.dataDirSource).toBe("template");
+    const sql = connectDatabase(copied.url, { max: 2 });
+    await sql`create table embedded_template_kept (n integer)`;
+    await sql`insert into embedded_template_kept values (7)`;
+    await sql.end({ timeout: 5 });
+    await copied.close();
+    expect(await readFile(join(dataDir, "PG_VERSION"), "utf8")).toMatch(/^\d+\n$/);
+
+    // A real data directory: it keeps its data across restarts, and the template stays pristine.
+    const again = await start(dataDir);
+    expect(again.dataDirSource).toBe("existing");
+    const reopened = connectDatabase(again.url, { max: 1 });
+    expect((await reopened`select n from embedded_template_kept`).map((row) => row.n)).toEqual([7]);
+    await reopened.end({ timeout: 5 });
+    await again.close();
+
+    const another = await start();
+    expect(another.dataDirSource).toBe("template");
+    const other = connectDatabase(another.url, { max: 1 });
+    expect((await other`select to_regclass('embedded_template_kept') as t`)[0]?.t).toBeNull();
+    await other.end({ timeout: 5 });
+    await another.close();
+  }, 90_000);
+
+  it("falls back to initdb with a damaged template, and makes a good one again", async () => {
+    await makeTemplate(templateDir); // the last test's, or a new one
+    await writeFile(join(templateDir, "PG_VERSION"), "99\n"); // same size, other bytes
+    const server = await start();
+    expect(server.dataDirSource).toBe("initdb");
+    expect(await answers(server)).toBe(42);
+    await server.close();
+    await templateSaved();
+  }, 90_000);
+
+  it("falls back to initdb with another PGlite version's template", async () => {
+    await makeTemplate(templateDir); // the last test's, or a new one
+    await rewriteManifest((manifest) => {
+      manifest.pglite = "0.0.1";
+    });
+    const server = await start();
+    expect(server.dataDirSource).toBe("initdb");
+    expect(await answers(server)).toBe(42);
+    await server.close();
+    await templateSaved();
+  }, 90_000);
+
+  it("falls back to initdb with a template that checks out but does not open", async () => {
+    await makeTemplate(templateDir); // the last test's, or a new one
+    // Damage pg_control and vouch for the damage in the manifest: only opening it finds out.
+    const control = join(templateDir, "global", "pg_control");
+    const bytes = await readFile(control);
+    bytes.fill(0x55, 16, 64);
+    await writeFile(control, bytes);
+    await rewriteManifest((manifest) => {
+      const files = manifest.files as { path: string; sha256: string }[];
+      const entry = files.find((file) => file.path === "global/pg_control");
+      if (!entry) throw new Error("no pg_control in the template");
+      entry.sha256 = createHash("sha256").update(bytes).digest("hex");
+    });
+    expect(templateIsUsable(templateDir, installedPgliteVersion())).toBe(true);
+
+    const dataDir = join(root, "unopenable");
+    const server = await start(dataDir);
+    expect(server.dataDirSource).toBe("initdb");
+    expect(await answers(server)).toBe(42);
+    await server.close();
+    await templateSaved();
+    expect((await readdir(root)).filter((name) => name.startsWith("unopenable")).sort()).toEqual([
+      "unopenable",
+    ]);
+  }, 90_000);
+
+  it("runs initdb and saves nothing without a template directory", async () => {
+    const server = await startEmbeddedPostgres({ dataDir: join(root, "untemplated"), templateDir: null });
+    expect(server.dataDirSource).toBe("initdb");
+    await server.close();
+    expect(await readdir(join(root, "cache"))).toEqual(["pgdata-pglite-template"]);
+  }, 90_000);
 });

@@ -1,10 +1,16 @@
 import { type ChildProcess, fork } from "node:child_process";
-import { resolve } from "node:path";
+import { existsSync } from "node:fs";
+import { join, resolve } from "node:path";
 import type {
   EmbeddedServerCommand,
   EmbeddedServerConfig,
   EmbeddedServerMessage,
 } from "./embedded-server.ts";
+import {
+  defaultTemplateDir,
+  installedPgliteVersion,
+  templateToRestore,
+} from "./embedded-template-manifest.ts";
 
 export interface EmbeddedPostgresOptions {
   /** Where PGlite keeps its files (created if absent), e.g. `.devsim/pgdata`. */
@@ -14,13 +20,22 @@ export interface EmbeddedPostgresOptions {
   readonly port?: number;
   /** Connections the socket server accepts; more are dropped, so keep it above every pool's `max`. */
   readonly maxConnections?: number;
-  /** A first start runs initdb (2–3 s); give up after this long. */
+  /** A first start without a template runs initdb (4–5 s); give up after this long. */
   readonly startTimeoutMs?: number;
+  /**
+   * Where the template of a fresh data directory lives (see embedded-template.ts); null: none, so
+   * a first start always runs initdb. Default: under `node_modules/.cache/devsim`, keyed by PGlite's version.
+   */
+  readonly templateDir?: string | null;
 }
+
+/** How the data directory came to be: it was there, it was copied from the template, or initdb made it. */
+export type DataDirSource = "existing" | "template" | "initdb";
 
 export interface EmbeddedPostgres {
   /** postgres.js-ready URL: `postgres://postgres@host:port/postgres`. */
   readonly url: string;
+  readonly dataDirSource: DataDirSource;
   /** Stops the server and closes PGlite cleanly, so everything is on disk. Idempotent. */
   close(): Promise<void>;
 }
@@ -52,6 +67,7 @@ const withTimeout = async <T>(promise: Promise<T>, ms: number, onTimeout: () => 
 };
 
 type Outcome = Exclude<EmbeddedServerMessage, { type: "failed" }>;
+type Launched = { child: ChildProcess; port: number; dataDirSource: DataDirSource };
 
 /** The first word of a server process: it serves, or it only initialised a fresh data directory. */
 const outcome = (child: ChildProcess): Promise<Outcome> =>
@@ -68,12 +84,13 @@ const outcome = (child: ChildProcess): Promise<Outcome> =>
     });
   });
 
-/** Forks server processes until one serves: a fresh data directory takes one to initialise it first. */
-const launch = async (
-  config: EmbeddedServerConfig,
-  timeoutMs: number,
-): Promise<{ child: ChildProcess; port: number }> => {
+/**
+ * Forks server processes until one serves: a fresh data directory without a template takes one to
+ * initialise it first.
+ */
+const launch = async (config: EmbeddedServerConfig, timeoutMs: number): Promise<Launched> => {
   const deadline = Date.now() + timeoutMs;
+  let initialised = false;
   for (;;) {
     const child = fork(SERVER_ENTRY, [JSON.stringify(config)], {
       execArgv: SERVER_EXEC_ARGV,
@@ -81,19 +98,34 @@ const launch = async (
     });
     try {
       const result = await withTimeout(
-        outcome(child).then(async (first) => {
-          if (first.type === "initialised") await exited(child);
-          return first;
-        }),
+        outcome(child),
         Math.max(deadline - Date.now(), 0),
         () => new Error(`embedded postgres did not start within ${timeoutMs} ms`),
       );
-      if (result.type === "ready") return { child, port: result.port };
+      if (result.type === "ready") {
+        const dataDirSource = result.fromTemplate ? "template" : initialised ? "initdb" : "existing";
+        return { child, port: result.port, dataDirSource };
+      }
+      // Done with the data directory, it may still be saving it as the template: not worth waiting for.
+      initialised = true;
+      child.unref();
     } catch (error) {
       child.kill("SIGKILL");
       throw error;
     }
   }
+};
+
+/**
+ * Checked here, where zod is loaded anyway, and synchronously: awaiting anything would let the
+ * caller's next work (loading the rest of the system) delay the fork. Only a data directory yet to
+ * be made needs the template.
+ */
+const templateFor = (dataDir: string, templateDir: string | null): EmbeddedServerConfig["template"] => {
+  if (templateDir === null) return null;
+  const pglite = installedPgliteVersion();
+  const fresh = !existsSync(join(dataDir, "PG_VERSION"));
+  return { dir: templateDir, pglite, manifest: fresh ? templateToRestore(templateDir, pglite) : null };
 };
 
 /**
@@ -105,13 +137,18 @@ const launch = async (
  */
 export const startEmbeddedPostgres = async (options: EmbeddedPostgresOptions): Promise<EmbeddedPostgres> => {
   const host = options.host ?? "127.0.0.1";
+  const dataDir = resolve(options.dataDir);
   const config: EmbeddedServerConfig = {
-    dataDir: resolve(options.dataDir),
+    dataDir,
     host,
     port: options.port ?? 0,
     maxConnections: options.maxConnections ?? 100,
+    template: templateFor(
+      dataDir,
+      options.templateDir === undefined ? defaultTemplateDir() : options.templateDir,
+    ),
   };
-  const { child: server, port } = await launch(config, options.startTimeoutMs ?? 30_000);
+  const { child: server, port, dataDirSource } = await launch(config, options.startTimeoutMs ?? 30_000);
   // Like a socket, the database alone should not keep this process alive; close() re-refs it.
   server.unref();
   server.channel?.unref();
@@ -139,6 +176,7 @@ export const startEmbeddedPostgres = async (options: EmbeddedPostgresOptions): P
   const urlHost = host.includes(":") ? `[${host}]` : host;
   return {
     url: `postgres://postgres@${urlHost}:${port}/postgres`,
+    dataDirSource,
     close: () => {
       closing ??= close();
       return closing;
