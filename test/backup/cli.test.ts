@@ -1,47 +1,19 @@
-import { spawn } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { connectDatabase, migrate, startEmbeddedPostgres } from "#store";
 import { createTestDatabase, type TestDatabase } from "../support/database.ts";
+import { type Ran, runDevsim } from "../support/devsim-process.ts";
 import { fillControlPlane, tableContents } from "./fill.ts";
-
-const BIN = join(import.meta.dirname, "..", "..", "packages", "cli", "bin.ts");
-
-interface Ran {
-  readonly code: number | null;
-  readonly stdout: string;
-  readonly stderr: string;
-}
 
 /** Runs `devsim backup …` to its end, in an environment without database or bucket settings. */
 const devsimBackup = (args: readonly string[], cwd: string): Promise<Ran> =>
-  new Promise((resolve, reject) => {
-    const env = Object.fromEntries(
+  runDevsim(["backup", ...args], {
+    cwd,
+    env: Object.fromEntries(
       Object.entries(process.env).filter(([k]) => k !== "DATABASE_URL" && !k.startsWith("DEVSIM_")),
-    );
-    const child = spawn(process.execPath, [BIN, "backup", ...args], {
-      cwd,
-      env,
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (c: Buffer) => {
-      stdout += c.toString();
-    });
-    child.stderr.on("data", (c: Buffer) => {
-      stderr += c.toString();
-    });
-    const timer = setTimeout(() => {
-      child.kill("SIGKILL");
-      reject(new Error(`devsim backup ${args.join(" ")} did not finish:\n${stdout}\n${stderr}`));
-    }, 60_000);
-    child.once("exit", (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
+    ),
   });
 
 let source: TestDatabase;

@@ -1,43 +1,13 @@
-import { spawn } from "node:child_process";
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { CloudCheck } from "#config";
+import { type Ran, runDevsim } from "../support/devsim-process.ts";
 import { type CloudWorld, startCloudWorld } from "./world.ts";
-
-const BIN = join(import.meta.dirname, "..", "..", "packages", "cli", "bin.ts");
-
-interface Ran {
-  readonly code: number | null;
-  readonly stdout: string;
-  readonly stderr: string;
-}
 
 /** Runs `devsim clouds …` to its end with exactly `env`, as a separate process. */
 const devsimClouds = (args: readonly string[], env: Record<string, string>, cwd: string): Promise<Ran> =>
-  new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, "clouds", ...args], {
-      cwd,
-      env,
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (c: Buffer) => {
-      stdout += c.toString();
-    });
-    child.stderr.on("data", (c: Buffer) => {
-      stderr += c.toString();
-    });
-    const timer = setTimeout(() => {
-      child.kill("SIGKILL");
-      reject(new Error(`devsim clouds ${args.join(" ")} did not finish:\n${stdout}\n${stderr}`));
-    }, 60_000);
-    child.once("exit", (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
+  runDevsim(["clouds", ...args], { env, cwd });
 
 /** The table's lines of one cloud. */
 const linesOf = (stdout: string, cloud: string): string[] =>

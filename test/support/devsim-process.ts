@@ -88,3 +88,38 @@ export const eventually = async <T>(
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
 };
+
+/** How a `devsim` command that ran to its end went. */
+export interface Ran {
+  readonly code: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/**
+ * Runs `devsim <args>` to its end as a separate process (on this Node) with exactly `env`, in `cwd`;
+ * fails after `timeoutMs` with what it printed.
+ */
+export const runDevsim = (
+  args: readonly string[],
+  { env, cwd, timeoutMs = 60_000 }: { env: NodeJS.ProcessEnv; cwd: string; timeoutMs?: number },
+): Promise<Ran> =>
+  new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [BIN, ...args], { cwd, env, stdio: ["ignore", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    child.stdout?.on("data", (c: Buffer) => {
+      stdout += c.toString();
+    });
+    child.stderr?.on("data", (c: Buffer) => {
+      stderr += c.toString();
+    });
+    const timer = setTimeout(() => {
+      child.kill("SIGKILL");
+      reject(new Error(`devsim ${args.join(" ")} did not finish:\n${stdout}\n${stderr}`));
+    }, timeoutMs);
+    child.once("exit", (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
