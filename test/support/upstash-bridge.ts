@@ -103,16 +103,23 @@ export const startUpstashBridge = async ({
   token = randomBytes(16).toString("hex"),
   port = 0,
 }: UpstashBridgeOptions = {}): Promise<UpstashBridge> => {
+  let connected = false;
   const redis = createClient({
     url: redisUrl,
     RESP: 2,
-    // Give up after a few tries, so a missing Redis fails start-up, and a lost one fails requests,
-    // instead of hanging them.
-    socket: { reconnectStrategy: (retries, cause) => (retries >= 5 ? cause : 50 * 2 ** retries) },
+    // A missing Redis fails start-up after a few tries. A lost one is tried again for ever, at most
+    // a second apart, as Upstash's endpoint answers again once its Redis is back; meanwhile
+    // commands fail at once instead of waiting in a queue, so requests never hang.
+    disableOfflineQueue: true,
+    socket: {
+      reconnectStrategy: (retries, cause) =>
+        connected ? Math.min(50 * 2 ** retries, 1_000) : retries >= 5 ? cause : 50 * 2 ** retries,
+    },
   });
   // Failures reach callers through the rejected commands; unheard, an "error" event would crash.
   redis.on("error", () => {});
   await redis.connect();
+  connected = true;
 
   const run = (command: readonly string[], chainId?: symbol): Promise<Outcome> =>
     settle(redis.sendCommand(command, { typeMapping, chainId }));
