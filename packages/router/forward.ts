@@ -151,7 +151,7 @@ export class Forwarder {
     let backend = first;
     let result = await this.#try(route.workload, first, 0, request);
     if (!result.answered && request.retryable && !request.clientGone() && this.#budget.tryRetry()) {
-      const retry = pickBackend(candidates, this.#random(), first);
+      const retry = pickBackend(this.#outliers.unsuspected(candidates), this.#random(), first);
       if (retry !== null) {
         backend = retry;
         result = await this.#try(route.workload, retry, 1, request);

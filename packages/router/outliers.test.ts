@@ -108,6 +108,21 @@ describe("OutlierDetector", () => {
     expect(outliers.filter(list)).toBe(list);
   });
 
+  it("keeps backends with a recent failure out of a retry, unless nothing else has weight", () => {
+    const time = clock();
+    const outliers = new OutlierDetector({ consecutiveFailures: 3, now: time.now });
+    const three = [...backends, { url: "http://c", weight: 10 }];
+    expect(outliers.unsuspected(three)).toBe(three);
+    outliers.failure("http://a");
+    expect(outliers.unsuspected(three).map((b) => b.url)).toEqual(["http://b", "http://c"]);
+    outliers.success("http://a");
+    expect(outliers.unsuspected(three)).toEqual(three);
+    outliers.failure("http://b");
+    outliers.failure("http://c");
+    outliers.failure("http://a");
+    expect(outliers.unsuspected(three)).toBe(three);
+  });
+
   it.each([
     [{ consecutiveFailures: 0 }],
     [{ consecutiveFailures: 1.5 }],

@@ -120,6 +120,23 @@ export class OutlierDetector {
     return kept.some((b) => b.weight > 0) ? kept : backends;
   }
 
+  /**
+   * The backends for a retry: those without a recent connection failure (ejected or not), when
+   * any of them has weight; otherwise the same list. A retry that lands on a second backend of a
+   * region that just died fails as surely as the first attempt did.
+   */
+  unsuspected<B extends { readonly url: string; readonly weight: number }>(
+    backends: readonly B[],
+  ): readonly B[] {
+    if (this.#records.size === 0) return backends;
+    const now = this.#now();
+    const kept = backends.filter((b) => {
+      const record = this.#records.get(b.url);
+      return record === undefined || (record.failures === 0 && record.ejectedUntil <= now);
+    });
+    return kept.some((b) => b.weight > 0) ? kept : backends;
+  }
+
   #forgetOldEjections(record: Record, now: number): void {
     if (record.ejections > 0 && now - record.ejectedUntil >= this.#maxEjectionMs) record.ejections = 0;
   }
