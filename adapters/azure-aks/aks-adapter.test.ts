@@ -214,3 +214,74 @@ describe("AKS adapter: ARM, then the cluster's own API", () => {
     ]);
   });
 });
+
+describe("AKS adapter: a scale grows the region's agent pool to fit", () => {
+  let w: Awaited<ReturnType<typeof world>>;
+  const grown = { ...target, workload: "grown" };
+  const capacity = { westeurope: { nodePool: "user", podsPerNode: 2, maxNodes: 5 } };
+
+  beforeAll(async () => {
+    w = await world();
+    await createAksAdapter(w.config, { credential: w.credential }).deploy(grown, revision, 1);
+  });
+  afterAll(async () => {
+    await w?.close();
+  });
+
+  const pool = () => w.arm.cluster(SUB, "shop", "aks-weu")?.agentPools.find((p) => p.name === "user");
+  const poolWrites = () =>
+    w.arm.requests.filter((r) => r.method === "PUT" && /\/agentPools\/user$/.test(r.path));
+  const replicas = () => w.kube.object("Deployment", "devsim-grown", "grown-r7")?.spec;
+  const adapter = () => createAksAdapter({ ...w.config, capacity }, { credential: w.credential });
+
+  test("a scale within the pool's capacity only reads the pool", async () => {
+    await adapter().scale(grown, revision.number, 4);
+    expect(replicas()).toMatchObject({ replicas: 4 });
+    expect(pool()?.count).toBe(2);
+    expect(poolWrites()).toEqual([]);
+  });
+
+  test("a scale past it grows the pool, writing over the eTag it read", async () => {
+    const eTag = pool()?.eTag;
+    await adapter().scale(grown, revision.number, 7);
+    expect(replicas()).toMatchObject({ replicas: 7 });
+    expect(pool()?.count).toBe(4);
+    expect(poolWrites().map((r) => r.headers["if-match"])).toEqual([eTag]);
+  });
+
+  test("a scale down never shrinks the pool", async () => {
+    await adapter().scale(grown, revision.number, 1);
+    expect(replicas()).toMatchObject({ replicas: 1 });
+    expect(pool()?.count).toBe(4);
+    expect(poolWrites()).toHaveLength(1);
+  });
+
+  test("the pool grows no further than maxNodes", async () => {
+    await adapter().scale(grown, revision.number, 40);
+    expect(replicas()).toMatchObject({ replicas: 40 });
+    expect(pool()?.count).toBe(5);
+  });
+
+  test("without a capacity setting the pool is left alone", async () => {
+    await createAksAdapter(w.config, { credential: w.credential }).scale(grown, revision.number, 60);
+    expect(pool()?.count).toBe(5);
+    expect(poolWrites()).toHaveLength(2);
+  });
+
+  test("a pool that cannot grow fails the scale as unavailable, after the replicas are set", async () => {
+    const missing = { westeurope: { nodePool: "gone", podsPerNode: 1, maxNodes: 9 } };
+    const failing = createAksAdapter({ ...w.config, capacity: missing }, { credential: w.credential });
+    const error = await failing.scale(grown, revision.number, 3).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(AdapterError);
+    expect(error).toMatchObject({
+      failure: "unavailable",
+      message: expect.stringContaining("node pool 'gone'"),
+    });
+    expect(replicas()).toMatchObject({ replicas: 3 });
+  });
+
+  test("capacity for a region the configuration does not serve is refused", () => {
+    const elsewhere = { eastus: capacity.westeurope };
+    expect(() => createAksAdapter({ ...w.config, capacity: elsewhere })).toThrow(/capacity\.eastus/);
+  });
+});

@@ -8,7 +8,10 @@ import { type AksClusters, createAksClusters } from "./clusters.ts";
 import { AksConfig, type AksConfigInput, aksRegions } from "./config.ts";
 import { CLOUD } from "./errors.ts";
 
-/** The AKS adapter: the port, plus node pool scaling for failovers that need capacity. */
+/**
+ * The AKS adapter: the port, plus node pool scaling; with `capacity` set for a region, a scale grows
+ * that region's agent pool to fit the replicas.
+ */
 export interface AksAdapter extends CloudAdapter {
   /** Sets an agent pool's node count and waits until AKS has done it. */
   scaleNodePool(region: string, pool: string, count: number): Promise<void>;
@@ -67,9 +70,12 @@ export const assembleAks = (input: AksConfigInput, dependencies: AksDependencies
  * await aks.deploy({ workload: "shop", cloud: "azure", region: "westeurope" }, revision, 3);
  */
 export const createAksAdapter = (config: AksConfigInput, dependencies: AksDependencies = {}): AksAdapter => {
-  const { clusters, kubernetes } = assembleAks(config, dependencies);
+  const { config: parsed, clusters, kubernetes } = assembleAks(config, dependencies);
   return {
-    ...managedKubernetesAdapter(clusters, kubernetes),
+    ...managedKubernetesAdapter(clusters, kubernetes, {
+      capacity: parsed.capacity,
+      grow: (region, pool, atLeast) => clusters.growNodePool(region, pool, atLeast),
+    }),
     scaleNodePool: (region, pool, count) => clusters.scaleNodePool(region, pool, count),
   };
 };

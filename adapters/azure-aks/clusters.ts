@@ -34,6 +34,8 @@ export interface AksClusters {
   regions(): Promise<RegionStatus[]>;
   /** Sets an agent pool's node count and waits until AKS has done it. */
   scaleNodePool(region: string, pool: string, count: number): Promise<void>;
+  /** Grows an agent pool to at least `atLeast` nodes and waits; a pool that large is left as it is. */
+  growNodePool(region: string, pool: string, atLeast: number): Promise<void>;
   /** Fetches a token for ARM, to tell "no credentials" apart from "no access". */
   armToken(): Promise<void>;
 }
@@ -244,13 +246,19 @@ export const createAksClusters = (config: AksConfig, credential: TokenCredential
     );
   };
 
-  const scaleNodePool = async (region: string, pool: string, count: number): Promise<void> => {
+  /** Sets the pool's count (`growOnly`: only when it holds fewer nodes). */
+  const setNodePool = async (
+    region: string,
+    pool: string,
+    count: number,
+    growOnly: boolean,
+  ): Promise<void> => {
     if (!Number.isInteger(count) || count < 0 || count > 1000) {
       throw new AdapterError("invalid", CLOUD, `azure-aks: a node pool holds 0 to 1000 nodes, not ${count}`);
     }
     const ref = await locate(region);
     const client = clientFor(ref.subscriptionId);
-    const op = `scale node pool ${ref.name}/${pool} to ${count}`;
+    const op = `${growOnly ? "grow" : "scale"} node pool ${ref.name}/${pool} to ${count}`;
     // Read, then write only if needed and only over what was read (If-Match on the eTag); a write that
     // loses a race is retried from a fresh read.
     await call(
@@ -259,6 +267,7 @@ export const createAksClusters = (config: AksConfig, credential: TokenCredential
         const current: AgentPool = await client.agentPools.get(ref.resourceGroup, ref.name, pool, {
           abortSignal: signal(),
         });
+        if (growOnly && (current.count ?? 0) >= count) return;
         if (current.count === count && current.provisioningState === "Succeeded") return;
         await client.agentPools.createOrUpdate(
           ref.resourceGroup,
@@ -276,6 +285,11 @@ export const createAksClusters = (config: AksConfig, credential: TokenCredential
     );
   };
 
+  const scaleNodePool = (region: string, pool: string, count: number): Promise<void> =>
+    setNodePool(region, pool, count, false);
+  const growNodePool = (region: string, pool: string, atLeast: number): Promise<void> =>
+    setNodePool(region, pool, atLeast, true);
+
   const armToken = async (): Promise<void> => {
     try {
       const token = await credential.getToken(ARM_SCOPE, { abortSignal: signal() });
@@ -285,5 +299,5 @@ export const createAksClusters = (config: AksConfig, credential: TokenCredential
     }
   };
 
-  return { locate, access, regions, scaleNodePool, armToken };
+  return { locate, access, regions, scaleNodePool, growNodePool, armToken };
 };

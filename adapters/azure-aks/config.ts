@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { RetryPolicy } from "#core";
 import { KubernetesSettings } from "../kubernetes/index.ts";
-import { refineClusterChoice, servedRegions } from "../managed-kubernetes/index.ts";
+import { NodePoolCapacities, refineClusterChoice, servedRegions } from "../managed-kubernetes/index.ts";
 
 /** AKS's rule for managed cluster and agent pool names (https://learn.microsoft.com/rest/api/aks/managed-clusters/get). */
 const ResourceName = z
@@ -35,6 +35,8 @@ export const AksConfig = z
      */
     regions: z.array(AzureLocation).default([]),
     resourceGroup: z.string().min(1).max(90).optional(),
+    /** By region: the agent pool a scale grows to fit its replicas (never shrunk). */
+    capacity: NodePoolCapacities,
     /** ARM endpoint; another for sovereign clouds (e.g. `https://management.chinacloudapi.cn`). */
     armEndpoint: z.url({ protocol: /^https$/ }).default("https://management.azure.com"),
     /** ARM api-version; the SDK's own when absent. */

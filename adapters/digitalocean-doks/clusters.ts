@@ -69,6 +69,8 @@ export interface DoksClusters {
   regions(): Promise<RegionStatus[]>;
   /** Sets a node pool's count and waits until that many nodes run. */
   scaleNodePool(region: string, pool: string, count: number): Promise<void>;
+  /** Grows a node pool to at least `atLeast` nodes and waits; a pool that large is left as it is. */
+  growNodePool(region: string, pool: string, atLeast: number): Promise<void>;
   /** Checks the token by listing clusters. */
   verifyToken(): Promise<void>;
 }
@@ -223,7 +225,13 @@ export const createDoksClusters = (config: DoksConfig, client: DoClient): DoksCl
     );
   };
 
-  const scaleNodePool = async (region: string, pool: string, count: number): Promise<void> => {
+  /** Sets the pool's count (`growOnly`: only when it holds fewer nodes). */
+  const setNodePool = async (
+    region: string,
+    pool: string,
+    count: number,
+    growOnly: boolean,
+  ): Promise<void> => {
     if (!Number.isInteger(count) || count < 0) {
       throw new AdapterError(
         "invalid",
@@ -241,7 +249,7 @@ export const createDoksClusters = (config: DoksConfig, client: DoClient): DoksCl
       );
     }
     const path = `/v2/kubernetes/clusters/${e(cluster.id)}/node_pools/${e(known.id)}`;
-    const op = `resize node pool ${cluster.name}/${known.name} to ${count}`;
+    const op = `${growOnly ? "grow" : "resize"} node pool ${cluster.name}/${known.name} to ${count}`;
     const read = async (): Promise<DoNodePool> =>
       (await client.request(op, "GET", path, OneNodePool)).node_pool;
     const current = await read();
@@ -252,6 +260,7 @@ export const createDoksClusters = (config: DoksConfig, client: DoClient): DoksCl
         `digitalocean-doks ${op}: the node pool autoscales, so its count is not ours to set; raise its minimum instead`,
       );
     }
+    if (growOnly && current.count >= count) return;
     if (current.count !== count) {
       // The update replaces name, count, tags, labels and taints: send back what was read.
       await client.request(op, "PUT", path, OneNodePool, {
@@ -285,9 +294,14 @@ export const createDoksClusters = (config: DoksConfig, client: DoClient): DoksCl
     }
   };
 
+  const scaleNodePool = (region: string, pool: string, count: number): Promise<void> =>
+    setNodePool(region, pool, count, false);
+  const growNodePool = (region: string, pool: string, atLeast: number): Promise<void> =>
+    setNodePool(region, pool, atLeast, true);
+
   const verifyToken = async (): Promise<void> => {
     await client.request("check the token", "GET", "/v2/kubernetes/clusters?per_page=1", ClusterList);
   };
 
-  return { locate, access, regions, scaleNodePool, verifyToken };
+  return { locate, access, regions, scaleNodePool, growNodePool, verifyToken };
 };

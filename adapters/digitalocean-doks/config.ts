@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { RetryPolicy } from "#core";
 import { KubernetesSettings } from "../kubernetes/index.ts";
-import { refineClusterChoice, servedRegions } from "../managed-kubernetes/index.ts";
+import { NodePoolCapacities, refineClusterChoice, servedRegions } from "../managed-kubernetes/index.ts";
 
 /** A DigitalOcean region slug, e.g. `nyc3`, `fra1`. */
 export const RegionSlug = z.string().regex(/^[a-z]{3}[0-9]$/, "a region slug such as 'nyc3'");
@@ -40,6 +40,8 @@ export const DoksConfig = z
     clusters: z.array(DoksCluster).default([]),
     /** Instead of `clusters`: the region slugs to serve, each by the account's one cluster there. */
     regions: z.array(RegionSlug).default([]),
+    /** By region: the node pool (name or id) a scale grows to fit its replicas (never shrunk). */
+    capacity: NodePoolCapacities,
     apiUrl: ApiUrl.default("https://api.digitalocean.com"),
     /** How long the cluster credentials handed out stay valid, in seconds (DigitalOcean's default: 7 days). */
     credentialsExpirySeconds: z.int().min(60).max(2_592_000).default(3_600),

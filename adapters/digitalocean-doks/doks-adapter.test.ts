@@ -162,3 +162,37 @@ describe("DOKS adapter: the DigitalOcean API, then the cluster's own API", () =>
     ]);
   });
 });
+
+describe("DOKS adapter: a scale grows the region's node pool to fit", () => {
+  let w: Awaited<ReturnType<typeof world>>;
+  beforeAll(async () => {
+    w = await world();
+  });
+  afterAll(async () => {
+    await w?.close();
+  });
+
+  test("past the pool's capacity it grows, up to maxNodes; within it or down, the pool is left as it is", async () => {
+    const capacity = { fra1: { nodePool: "web", podsPerNode: 2, maxNodes: 4 } };
+    const adapter = createDoksAdapter({ ...w.config, capacity }, w.deps);
+    const grown = { ...target, workload: "grown" };
+    const puts = () => w.api.requests.filter((r) => r.method === "PUT" && r.path.includes("/node_pools/"));
+    await adapter.deploy(grown, revision, 1);
+
+    await adapter.scale(grown, revision.number, 3);
+    expect(w.cluster.nodePools[0]?.count).toBe(2);
+    expect(puts()).toEqual([]);
+
+    await adapter.scale(grown, revision.number, 7);
+    expect(w.kube.object("Deployment", "devsim-grown", "grown-r2")).toMatchObject({ spec: { replicas: 7 } });
+    expect(w.cluster.nodePools[0]?.count).toBe(4);
+    expect(puts().map((r) => JSON.parse(r.body))).toEqual([
+      expect.objectContaining({ name: "web", count: 4 }),
+    ]);
+
+    await adapter.scale(grown, revision.number, 20);
+    await adapter.scale(grown, revision.number, 1);
+    expect(w.cluster.nodePools[0]?.count).toBe(4);
+    expect(puts()).toHaveLength(1);
+  });
+});

@@ -8,7 +8,10 @@ import { createDoksClusters, type DoksClusters } from "./clusters.ts";
 import { DoksConfig, type DoksConfigInput, doksRegions } from "./config.ts";
 import { CLOUD } from "./errors.ts";
 
-/** The DOKS adapter: the port, plus node pool resizing for failovers that need capacity. */
+/**
+ * The DOKS adapter: the port, plus node pool resizing; with `capacity` set for a region, a scale
+ * grows that region's node pool to fit the replicas.
+ */
 export interface DoksAdapter extends CloudAdapter {
   /** Sets a node pool's count (by name or id) and waits until that many nodes run. */
   scaleNodePool(region: string, pool: string, count: number): Promise<void>;
@@ -89,9 +92,12 @@ export const createDoksAdapter = (
   config: DoksConfigInput,
   dependencies: DoksDependencies = {},
 ): DoksAdapter => {
-  const { clusters, kubernetes } = assembleDoks(config, dependencies);
+  const { config: parsed, clusters, kubernetes } = assembleDoks(config, dependencies);
   return {
-    ...managedKubernetesAdapter(clusters, kubernetes),
+    ...managedKubernetesAdapter(clusters, kubernetes, {
+      capacity: parsed.capacity,
+      grow: (region, pool, atLeast) => clusters.growNodePool(region, pool, atLeast),
+    }),
     scaleNodePool: (region, pool, count) => clusters.scaleNodePool(region, pool, count),
   };
 };

@@ -4,11 +4,14 @@ import type { z } from "zod";
 export interface ClusterChoice {
   readonly clusters: readonly { readonly region: string }[];
   readonly regions: readonly string[];
+  /** Node pool capacity by region (see `NodePoolCapacity`). */
+  readonly capacity?: Readonly<Record<string, unknown>>;
 }
 
 /**
  * The refinement every managed Kubernetes configuration runs: either `clusters` or `regions` (to
- * discover the clusters by listing), never both or neither, and at most one cluster per region.
+ * discover the clusters by listing), never both or neither, at most one cluster per region, and
+ * capacity only for regions served.
  */
 export const refineClusterChoice = (config: ClusterChoice, ctx: z.RefinementCtx): void => {
   if (config.clusters.length > 0 === config.regions.length > 0) {
@@ -28,6 +31,16 @@ export const refineClusterChoice = (config: ClusterChoice, ctx: z.RefinementCtx)
       });
     }
     seen.add(cluster.region);
+  }
+  const served = servedRegions(config);
+  for (const region of Object.keys(config.capacity ?? {})) {
+    if (!served.includes(region)) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["capacity", region],
+        message: `region '${region}' is not served by this configuration`,
+      });
+    }
   }
 };
 

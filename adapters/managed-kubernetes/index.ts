@@ -1,2 +1,3 @@
+export * from "./capacity.ts";
 export * from "./cluster-choice.ts";
 export * from "./managed-kubernetes.ts";

@@ -1,5 +1,6 @@
 import { AdapterError } from "#core";
 import type { CloudAdapter, RegionStatus } from "../port.ts";
+import { type NodePoolCapacities, nodesFor } from "./capacity.ts";
 
 // AKS, GKE and DOKS are each a cloud API that finds clusters and hands out their credentials, in
 // front of the shared Kubernetes layer. What the three do alike lives here.
@@ -28,18 +29,45 @@ export const combineRegions = (
     available: available && api.some((r) => r.region === region && r.available),
   }));
 
+/** The node pools a scale may grow: the settings by region, and the cloud's call to grow one. */
+export interface NodePoolGrowth {
+  readonly capacity: NodePoolCapacities;
+  /** Makes `pool` hold at least `atLeast` nodes; a pool already that large is left as it is. */
+  grow(region: string, pool: string, atLeast: number): Promise<void>;
+}
+
 /**
  * The CloudAdapter of a managed Kubernetes cloud: workloads go through the Kubernetes layer, and
- * `regions()` asks both the cloud and each cluster.
+ * `regions()` asks both the cloud and each cluster. With `growth`, a scale in a region that has a
+ * capacity setting then grows its node pool to fit the replicas (never shrinking it).
  */
 export const managedKubernetesAdapter = (
   clusters: ManagedClusters,
   kubernetes: CloudAdapter,
+  growth?: NodePoolGrowth,
 ): CloudAdapter => ({
   cloud: kubernetes.cloud,
   capabilities: kubernetes.capabilities,
   deploy: (target, revision, replicas) => kubernetes.deploy(target, revision, replicas),
-  scale: (target, revision, replicas) => kubernetes.scale(target, revision, replicas),
+  async scale(target, revision, replicas) {
+    await kubernetes.scale(target, revision, replicas);
+    const capacity = growth?.capacity[target.region];
+    if (!growth || !capacity) return;
+    // Asked on every scale, not only on a larger count: a failed grow is then retried by the
+    // caller's next scale to the same count, and a pool already large enough is only read.
+    const nodes = nodesFor(replicas, capacity);
+    try {
+      await growth.grow(target.region, capacity.nodePool, nodes);
+    } catch (error) {
+      if (!(error instanceof AdapterError)) throw error;
+      throw new AdapterError(
+        "unavailable",
+        kubernetes.cloud,
+        `${replicas} replicas are set, but node pool '${capacity.nodePool}' in ${target.region} did not grow to ${nodes} nodes: ${error.message}`,
+        { cause: error },
+      );
+    }
+  },
   describe: (target, revision) => kubernetes.describe(target, revision),
   remove: (target, revision) => kubernetes.remove(target, revision),
   async regions() {
