@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "vitest";
 import { AdapterError } from "#core";
 import type { CloudAdapter, DeploymentStatus, DeploymentTarget, RevisionSpec } from "./port.ts";
@@ -59,8 +60,6 @@ export interface AdapterContractOptions {
 }
 
 const POLL_MS = 50;
-
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Polls until `done` holds for a value, or fails naming the last value seen. */
 const eventually = async <T>(

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from "node:timers/promises";
 import { z } from "zod";
 import { AdapterError } from "#core";
 import type { ClusterAccess } from "../kubernetes/index.ts";
@@ -75,7 +76,6 @@ export interface DoksClusters {
   verifyToken(): Promise<void>;
 }
 
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 const e = encodeURIComponent;
 
 export const createDoksClusters = (config: DoksConfig, client: DoClient): DoksClusters => {

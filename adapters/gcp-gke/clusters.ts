@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from "node:timers/promises";
 import { type protos, v1 } from "@google-cloud/container";
 import type { AuthClient } from "google-auth-library";
 import { AdapterError, retry } from "#core";
@@ -53,8 +54,6 @@ type GaxAuthClient = NonNullable<ConstructorParameters<typeof v1.ClusterManagerC
 
 /** Gax's own retries are off: ours honour the API's retry delay within the adapter's budget. */
 const CALL_OPTIONS = { retry: { retryCodes: [] } };
-
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
  * Gives up on `promise` after `ms`. The REST transport cannot be cancelled from outside, so a late

@@ -24,10 +24,39 @@ const UpOptions = z.object({
 export type UpOptions = z.infer<typeof UpOptions>;
 
 /** The first problem zod found, as invalid_input naming the flag (`databaseUrl` → `--database-url`). */
-const flagError = (error: z.ZodError): DevsimError => {
+export const flagError = (error: z.ZodError): DevsimError => {
   const issue = error.issues[0];
   const field = String(issue?.path[0] ?? "options").replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
   return new DevsimError("invalid_input", `--${field}: ${issue?.message ?? "invalid"}`, { field });
+};
+
+type FlagSpecs = Record<string, { readonly type: "string" | "boolean" }>;
+
+/** The flags and the words after the command; an unknown or malformed flag is invalid_input. */
+export const readFlags = (
+  argv: readonly string[],
+  options: FlagSpecs,
+  allowPositionals = false,
+): { values: Record<string, string | boolean | undefined>; positionals: string[] } => {
+  try {
+    return parseArgs({ args: [...argv], strict: true, allowPositionals, options });
+  } catch (error) {
+    throw new DevsimError("invalid_input", error instanceof Error ? error.message : String(error));
+  }
+};
+
+/** The subcommand (`devsim <noun> <action>`), one of `actions`, or invalid_input saying what is wrong. */
+const subcommand = <A extends string>(action: string | undefined, actions: readonly A[], noun: string): A => {
+  if (!action || !(actions as readonly string[]).includes(action)) {
+    throw new DevsimError(
+      "invalid_input",
+      action
+        ? `unknown ${noun} command '${action}'`
+        : `a ${noun} command is required (${actions.join(", ")})`,
+      { field: "command" },
+    );
+  }
+  return action as A;
 };
 
 /**
@@ -35,30 +64,20 @@ const flagError = (error: z.ZodError): DevsimError => {
  * Throws DevsimError `invalid_input` naming the flag and the problem.
  */
 export const parseUpOptions = (argv: readonly string[], env: Env): UpOptions => {
-  let values: Record<string, string | boolean | undefined>;
-  try {
-    ({ values } = parseArgs({
-      args: [...argv],
-      strict: true,
-      allowPositionals: false,
-      options: {
-        port: { type: "string" },
-        "router-port": { type: "string" },
-        "sim-port": { type: "string" },
-        host: { type: "string" },
-        "no-demo": { type: "boolean" },
-        "database-url": { type: "string" },
-        "data-dir": { type: "string" },
-        "log-level": { type: "string" },
-        "log-format": { type: "string" },
-        "traffic-rate": { type: "string" },
-        workers: { type: "string" },
-        "clouds-file": { type: "string" },
-      },
-    }));
-  } catch (error) {
-    throw new DevsimError("invalid_input", error instanceof Error ? error.message : String(error));
-  }
+  const { values } = readFlags(argv, {
+    port: { type: "string" },
+    "router-port": { type: "string" },
+    "sim-port": { type: "string" },
+    host: { type: "string" },
+    "no-demo": { type: "boolean" },
+    "database-url": { type: "string" },
+    "data-dir": { type: "string" },
+    "log-level": { type: "string" },
+    "log-format": { type: "string" },
+    "traffic-rate": { type: "string" },
+    workers: { type: "string" },
+    "clouds-file": { type: "string" },
+  });
   const parsed = UpOptions.safeParse({
     port: values.port ?? env.PORT,
     routerPort: values["router-port"] ?? env.ROUTER_PORT,
@@ -96,33 +115,18 @@ export type BackupOptions = z.infer<typeof BackupOptions>;
  * configured sink (see readBackupEnv).
  */
 export const parseBackupOptions = (argv: readonly string[], env: Env): BackupOptions => {
-  let values: Record<string, string | boolean | undefined>;
-  let positionals: string[];
-  try {
-    ({ values, positionals } = parseArgs({
-      args: [...argv],
-      strict: true,
-      allowPositionals: true,
-      options: {
-        "database-url": { type: "string" },
-        "data-dir": { type: "string" },
-        dir: { type: "string" },
-        json: { type: "boolean" },
-      },
-    }));
-  } catch (error) {
-    throw new DevsimError("invalid_input", error instanceof Error ? error.message : String(error));
-  }
-  const [action, id, ...extra] = positionals;
-  if (!action || !(BACKUP_ACTIONS as readonly string[]).includes(action)) {
-    throw new DevsimError(
-      "invalid_input",
-      action
-        ? `unknown backup command '${action}'`
-        : `a backup command is required (${BACKUP_ACTIONS.join(", ")})`,
-      { field: "command" },
-    );
-  }
+  const { values, positionals } = readFlags(
+    argv,
+    {
+      "database-url": { type: "string" },
+      "data-dir": { type: "string" },
+      dir: { type: "string" },
+      json: { type: "boolean" },
+    },
+    true,
+  );
+  const [word, id, ...extra] = positionals;
+  const action = subcommand(word, BACKUP_ACTIONS, "backup");
   if (action === "restore" && !id) {
     throw new DevsimError("invalid_input", "restore needs the id of a backup (see devsim backup list)", {
       field: "id",
@@ -164,31 +168,16 @@ export type CloudsOptions = z.infer<typeof CloudsOptions>;
 
 /** Reads `devsim clouds <action> [--clouds-file FILE] [--json]`. */
 export const parseCloudsOptions = (argv: readonly string[]): CloudsOptions => {
-  let values: Record<string, string | boolean | undefined>;
-  let positionals: string[];
-  try {
-    ({ values, positionals } = parseArgs({
-      args: [...argv],
-      strict: true,
-      allowPositionals: true,
-      options: {
-        "clouds-file": { type: "string" },
-        json: { type: "boolean" },
-      },
-    }));
-  } catch (error) {
-    throw new DevsimError("invalid_input", error instanceof Error ? error.message : String(error));
-  }
-  const [action, ...extra] = positionals;
-  if (!action || !(CLOUDS_ACTIONS as readonly string[]).includes(action)) {
-    throw new DevsimError(
-      "invalid_input",
-      action
-        ? `unknown clouds command '${action}'`
-        : `a clouds command is required (${CLOUDS_ACTIONS.join(", ")})`,
-      { field: "command" },
-    );
-  }
+  const { values, positionals } = readFlags(
+    argv,
+    {
+      "clouds-file": { type: "string" },
+      json: { type: "boolean" },
+    },
+    true,
+  );
+  const [word, ...extra] = positionals;
+  const action = subcommand(word, CLOUDS_ACTIONS, "clouds");
   if (extra.length > 0) throw new DevsimError("invalid_input", `unexpected argument '${extra[0]}'`);
   const parsed = CloudsOptions.safeParse({
     action,

@@ -1,8 +1,8 @@
-import { parseArgs } from "node:util";
 import { z } from "zod";
-import { deployedControlPlane } from "#config";
-import { DevsimError, type Logger } from "#core";
+import { deployedControlPlane, type Env } from "#config";
+import type { Logger } from "#core";
 import { createReconciler, startReconcileLoop } from "#engine";
+import { flagError, readFlags } from "./options.ts";
 
 const ReconcileOptions = z.object({
   leaseMs: z.coerce.number().int().min(500).max(600_000).default(15_000),
@@ -11,29 +11,13 @@ const ReconcileOptions = z.object({
 export type ReconcileOptions = z.infer<typeof ReconcileOptions>;
 
 /** Reads `devsim reconcile` flags (over RECONCILE_LEASE_MS and RECONCILE_INTERVAL_MS). */
-export const parseReconcileOptions = (
-  argv: readonly string[],
-  env: Readonly<Record<string, string | undefined>>,
-): ReconcileOptions => {
-  let values: Record<string, string | boolean | undefined>;
-  try {
-    ({ values } = parseArgs({
-      args: [...argv],
-      strict: true,
-      options: { "lease-ms": { type: "string" }, "interval-ms": { type: "string" } },
-    }));
-  } catch (error) {
-    throw new DevsimError("invalid_input", error instanceof Error ? error.message : String(error));
-  }
+export const parseReconcileOptions = (argv: readonly string[], env: Env): ReconcileOptions => {
+  const { values } = readFlags(argv, { "lease-ms": { type: "string" }, "interval-ms": { type: "string" } });
   const parsed = ReconcileOptions.safeParse({
     leaseMs: values["lease-ms"] ?? env.RECONCILE_LEASE_MS,
     intervalMs: values["interval-ms"] ?? env.RECONCILE_INTERVAL_MS,
   });
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    const flag = String(issue?.path[0] ?? "options").replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
-    throw new DevsimError("invalid_input", `--${flag}: ${issue?.message ?? "invalid"}`, { field: flag });
-  }
+  if (!parsed.success) throw flagError(parsed.error);
   return parsed.data;
 };
 
