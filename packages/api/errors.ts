@@ -44,6 +44,15 @@ export const toErrorResponse = (error: unknown, c: Context): Response => {
     return c.json(body(error.code, error.message, error.details), STATUS[error.code]);
   if (error instanceof HTTPException) {
     const status = error.status;
+    // Hono's validators refuse a body without a JSON content type before any schema sees it.
+    if (status === 415) {
+      return c.json(
+        body("invalid_input", "the body must be JSON, sent with 'content-type: application/json'", {
+          field: "content-type",
+        }),
+        415,
+      );
+    }
     const code = status === 400 ? "invalid_input" : status === 404 ? "not_found" : "http_error";
     return c.json(body(code, error.message || "bad request"), status as ContentfulStatusCode);
   }

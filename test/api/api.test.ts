@@ -107,6 +107,18 @@ describe("health and metadata", () => {
     expect(doc.components.schemas.WorkloadInput?.required).toContain("targets");
   });
 
+  it("answers a body sent without a JSON content type with 415 naming the header", async () => {
+    const res = await api.request("/v1/workloads", { method: "POST", body: JSON.stringify(hello) });
+    expect(res.status).toBe(415);
+    expect(await res.json()).toEqual({
+      error: {
+        code: "invalid_input",
+        message: "the body must be JSON, sent with 'content-type: application/json'",
+        details: { field: "content-type" },
+      },
+    });
+  });
+
   it("answers unknown routes with a JSON 404", async () => {
     const res = await send("GET", "/v2/nothing");
     expect(res.status).toBe(404);
