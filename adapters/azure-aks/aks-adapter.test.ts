@@ -1,7 +1,7 @@
 import type { AccessToken, TokenCredential } from "@azure/identity";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { AdapterError } from "#core";
-import { type AzureArmFake, startAzureArmFake } from "../../test/fakes/azure-arm.ts";
+import { type AzureArmFake, aksUserKubeconfig, startAzureArmFake } from "../../test/fakes/azure-arm.ts";
 import { createTestTls, startTlsFront, type TlsFront } from "../../test/fakes/cloud-api.ts";
 import { devsimRawReader, type FakeKubernetes, startFakeKubernetes } from "../../test/fakes/kubernetes.ts";
 import { runAdapterContract } from "../contract.ts";
@@ -23,26 +23,7 @@ const revision: RevisionSpec = {
 
 /** The kubeconfig AKS hands out for local accounts: the API server over TLS, its CA, a user token. */
 const userKubeconfig = (server: string, ca: string): string =>
-  [
-    "apiVersion: v1",
-    "kind: Config",
-    "clusters:",
-    "- name: aks-weu",
-    "  cluster:",
-    `    server: ${server}`,
-    `    certificate-authority-data: ${Buffer.from(ca).toString("base64")}`,
-    "contexts:",
-    "- name: aks-weu",
-    "  context:",
-    "    cluster: aks-weu",
-    "    user: clusterUser_shop_aks-weu",
-    "current-context: aks-weu",
-    "users:",
-    "- name: clusterUser_shop_aks-weu",
-    "  user:",
-    `    token: ${USER_TOKEN}`,
-    "",
-  ].join("\n");
+  aksUserKubeconfig({ cluster: "aks-weu", user: "clusterUser_shop_aks-weu", server, ca, token: USER_TOKEN });
 
 /** Stands in for Microsoft Entra ID, which cannot run here. */
 const credentialFor = (token: string): TokenCredential => ({

@@ -2,7 +2,7 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { CloudsFileInput } from "../../packages/config/clouds/schema.ts";
-import { type AzureArmFake, startAzureArmFake } from "../fakes/azure-arm.ts";
+import { type AzureArmFake, aksUserKubeconfig, startAzureArmFake } from "../fakes/azure-arm.ts";
 import { createTestTls, startTlsFront, type TlsFront } from "../fakes/cloud-api.ts";
 import { type DigitalOceanFake, startDigitalOceanFake } from "../fakes/digitalocean.ts";
 import { ECS_TEST_CREDENTIALS, type EcsFake, startEcsFake } from "../fakes/ecs.ts";
@@ -38,26 +38,13 @@ export interface CloudWorld {
 
 /** The kubeconfig AKS hands out for local accounts: the API server over TLS, its CA, a user token. */
 const userKubeconfig = (server: string, ca: string): string =>
-  [
-    "apiVersion: v1",
-    "kind: Config",
-    "clusters:",
-    "- name: aks-weu",
-    "  cluster:",
-    `    server: ${server}`,
-    `    certificate-authority-data: ${Buffer.from(ca).toString("base64")}`,
-    "contexts:",
-    "- name: aks-weu",
-    "  context:",
-    "    cluster: aks-weu",
-    "    user: clusterUser_shop_aks-weu",
-    "current-context: aks-weu",
-    "users:",
-    "- name: clusterUser_shop_aks-weu",
-    "  user:",
-    `    token: ${AKS_USER_TOKEN}`,
-    "",
-  ].join("\n");
+  aksUserKubeconfig({
+    cluster: "aks-weu",
+    user: "clusterUser_shop_aks-weu",
+    server,
+    ca,
+    token: AKS_USER_TOKEN,
+  });
 
 export const startCloudWorld = async (): Promise<CloudWorld> => {
   const tls = createTestTls();

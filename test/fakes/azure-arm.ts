@@ -97,26 +97,49 @@ const armError = (
   ...(headers ? { headers } : {}),
 });
 
-const defaultKubeconfig = (cluster: { name: string; location: string }): string =>
+/** A kubeconfig as AKS hands out for local accounts: one cluster, one user with a token. */
+export const aksUserKubeconfig = ({
+  cluster,
+  user,
+  server,
+  ca,
+  token,
+}: {
+  readonly cluster: string;
+  readonly user: string;
+  readonly server: string;
+  /** PEM of the API server's CA; none for a server with a public certificate. */
+  readonly ca?: string;
+  readonly token: string;
+}): string =>
   [
     "apiVersion: v1",
     "kind: Config",
     "clusters:",
-    `- name: ${cluster.name}`,
+    `- name: ${cluster}`,
     "  cluster:",
-    `    server: https://${cluster.name}-dns.hcp.${cluster.location}.azmk8s.io:443`,
+    `    server: ${server}`,
+    ...(ca === undefined ? [] : [`    certificate-authority-data: ${Buffer.from(ca).toString("base64")}`]),
     "contexts:",
-    `- name: ${cluster.name}`,
+    `- name: ${cluster}`,
     "  context:",
-    `    cluster: ${cluster.name}`,
-    `    user: clusterUser_${cluster.name}`,
-    `current-context: ${cluster.name}`,
+    `    cluster: ${cluster}`,
+    `    user: ${user}`,
+    `current-context: ${cluster}`,
     "users:",
-    `- name: clusterUser_${cluster.name}`,
+    `- name: ${user}`,
     "  user:",
-    "    token: fake-cluster-user-token",
+    `    token: ${token}`,
     "",
   ].join("\n");
+
+const defaultKubeconfig = (cluster: { name: string; location: string }): string =>
+  aksUserKubeconfig({
+    cluster: cluster.name,
+    user: `clusterUser_${cluster.name}`,
+    server: `https://${cluster.name}-dns.hcp.${cluster.location}.azmk8s.io:443`,
+    token: "fake-cluster-user-token",
+  });
 
 interface Operation {
   readonly id: string;
