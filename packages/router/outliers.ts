@@ -18,6 +18,14 @@ interface Record {
   ejectedUntil: number;
 }
 
+type Weighted = { readonly url: string; readonly weight: number };
+
+/** `backends` without those `out` names, unless none left would have weight: then all of them. */
+const leaveOut = <B extends Weighted>(backends: readonly B[], out: (b: B) => boolean): readonly B[] => {
+  const kept = backends.filter((b) => !out(b));
+  return kept.some((b) => b.weight > 0) ? kept : backends;
+};
+
 /**
  * Passive health, in the manner of Envoy's outlier detection
  * (https://www.envoyproxy.io/docs/envoy/latest/intro/arch_overview/upstream/outlier): a backend
@@ -103,21 +111,15 @@ export class OutlierDetector {
    * every one with weight is ejected (routing somewhere beats refusing everything, as Envoy's
    * panic threshold does).
    */
-  filter<B extends { readonly url: string; readonly weight: number }>(backends: readonly B[]): readonly B[] {
+  filter<B extends Weighted>(backends: readonly B[]): readonly B[] {
     if (!this.#anyEjected) return backends;
     const now = this.#now();
-    let stillEjected = false;
-    const kept = backends.filter((b) => {
-      const record = this.#records.get(b.url);
-      const out = record !== undefined && record.ejectedUntil > now;
-      if (out) stillEjected = true;
-      return !out;
-    });
-    if (!stillEjected) {
+    const ejected = (b: B): boolean => (this.#records.get(b.url)?.ejectedUntil ?? 0) > now;
+    if (!backends.some(ejected)) {
       this.#anyEjected = [...this.#records.values()].some((r) => r.ejectedUntil > now);
       return backends;
     }
-    return kept.some((b) => b.weight > 0) ? kept : backends;
+    return leaveOut(backends, ejected);
   }
 
   /**
@@ -125,16 +127,13 @@ export class OutlierDetector {
    * any of them has weight; otherwise the same list. A retry that lands on a second backend of a
    * region that just died fails as surely as the first attempt did.
    */
-  unsuspected<B extends { readonly url: string; readonly weight: number }>(
-    backends: readonly B[],
-  ): readonly B[] {
+  unsuspected<B extends Weighted>(backends: readonly B[]): readonly B[] {
     if (this.#records.size === 0) return backends;
     const now = this.#now();
-    const kept = backends.filter((b) => {
+    return leaveOut(backends, (b) => {
       const record = this.#records.get(b.url);
-      return record === undefined || (record.failures === 0 && record.ejectedUntil <= now);
+      return record !== undefined && (record.failures > 0 || record.ejectedUntil > now);
     });
-    return kept.some((b) => b.weight > 0) ? kept : backends;
   }
 
   #forgetOldEjections(record: Record, now: number): void {
