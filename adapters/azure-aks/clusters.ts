@@ -4,6 +4,7 @@ import type { AccessToken, TokenCredential } from "@azure/identity";
 import { KubeConfig } from "@kubernetes/client-node";
 import { AdapterError, retry } from "#core";
 import type { ClusterAccess } from "../kubernetes/index.ts";
+import { configuredCluster } from "../managed-kubernetes/index.ts";
 import type { RegionStatus } from "../port.ts";
 import { type AksConfig, aksRegions } from "./config.ts";
 import { CLOUD, retryDecision, toAdapterError } from "./errors.ts";
@@ -109,14 +110,11 @@ export const createAksClusters = (config: AksConfig, credential: TokenCredential
 
   const locate = async (region: string): Promise<ClusterRef> => {
     if (config.clusters.length > 0) {
-      const configured = config.clusters.find((c) => c.region === region);
-      if (!configured) {
-        throw new AdapterError(
-          "not_found",
-          CLOUD,
-          `azure-aks: no AKS cluster is configured for region '${region}'`,
-        );
-      }
+      const configured = configuredCluster(config.clusters, region, {
+        cloud: CLOUD,
+        adapter: "azure-aks",
+        kind: "AKS",
+      });
       return {
         subscriptionId: configured.subscriptionId ?? config.subscriptionId,
         resourceGroup: configured.resourceGroup,

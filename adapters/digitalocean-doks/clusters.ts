@@ -2,6 +2,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { z } from "zod";
 import { AdapterError } from "#core";
 import type { ClusterAccess } from "../kubernetes/index.ts";
+import { configuredCluster } from "../managed-kubernetes/index.ts";
 import type { RegionStatus } from "../port.ts";
 import type { DoClient } from "./client.ts";
 import { type DoksConfig, doksRegions } from "./config.ts";
@@ -99,14 +100,11 @@ export const createDoksClusters = (config: DoksConfig, client: DoClient): DoksCl
 
   const locate = async (region: string): Promise<DoCluster> => {
     if (config.clusters.length > 0) {
-      const configured = config.clusters.find((c) => c.region === region);
-      if (!configured) {
-        throw new AdapterError(
-          "not_found",
-          CLOUD,
-          `digitalocean-doks: no DOKS cluster is configured for region '${region}'`,
-        );
-      }
+      const configured = configuredCluster(config.clusters, region, {
+        cloud: CLOUD,
+        adapter: "digitalocean-doks",
+        kind: "DOKS",
+      });
       const cluster = configured.id
         ? await getCluster(configured.id)
         : (await listClusters()).find((c) => c.name === configured.name);

@@ -3,6 +3,7 @@ import { type protos, v1 } from "@google-cloud/container";
 import type { AuthClient } from "google-auth-library";
 import { AdapterError, retry } from "#core";
 import type { ClusterAccess } from "../kubernetes/index.ts";
+import { configuredCluster } from "../managed-kubernetes/index.ts";
 import type { RegionStatus } from "../port.ts";
 import { type GkeConfig, gkeRegions, regionOf } from "./config.ts";
 import { CLOUD, failureForCode, retryDecision, toAdapterError } from "./errors.ts";
@@ -128,14 +129,11 @@ export const createGkeClusters = (config: GkeConfig, auth: GkeAuth = {}): GkeClu
 
   const locate = async (region: string): Promise<GkeClusterRef> => {
     if (config.clusters.length > 0) {
-      const configured = config.clusters.find((c) => c.region === region);
-      if (!configured) {
-        throw new AdapterError(
-          "not_found",
-          CLOUD,
-          `gcp-gke: no GKE cluster is configured for region '${region}'`,
-        );
-      }
+      const configured = configuredCluster(config.clusters, region, {
+        cloud: CLOUD,
+        adapter: "gcp-gke",
+        kind: "GKE",
+      });
       return {
         project: configured.projectId ?? config.projectId,
         location: configured.location ?? configured.region,

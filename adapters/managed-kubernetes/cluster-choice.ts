@@ -1,4 +1,5 @@
 import type { z } from "zod";
+import { AdapterError, type Cloud } from "#core";
 
 /** What the managed Kubernetes clouds' configurations share: clusters listed by region, or regions to discover. */
 export interface ClusterChoice {
@@ -47,3 +48,23 @@ export const refineClusterChoice = (config: ClusterChoice, ctx: z.RefinementCtx)
 /** The regions a configuration serves. */
 export const servedRegions = (config: ClusterChoice): string[] =>
   config.clusters.length > 0 ? config.clusters.map((c) => c.region) : [...new Set(config.regions)];
+
+/**
+ * The cluster configured for `region`, or AdapterError `not_found` saying none is, e.g.
+ * `azure-aks: no AKS cluster is configured for region 'westeurope'`.
+ */
+export const configuredCluster = <C extends { readonly region: string }>(
+  clusters: readonly C[],
+  region: string,
+  { cloud, adapter, kind }: { readonly cloud: Cloud; readonly adapter: string; readonly kind: string },
+): C => {
+  const configured = clusters.find((c) => c.region === region);
+  if (!configured) {
+    throw new AdapterError(
+      "not_found",
+      cloud,
+      `${adapter}: no ${kind} cluster is configured for region '${region}'`,
+    );
+  }
+  return configured;
+};
