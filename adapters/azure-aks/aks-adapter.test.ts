@@ -4,7 +4,7 @@ import { AdapterError } from "#core";
 import { type AzureArmFake, aksUserKubeconfig, startAzureArmFake } from "../../test/fakes/azure-arm.ts";
 import { createTestTls, startTlsFront, type TlsFront } from "../../test/fakes/cloud-api.ts";
 import { devsimRawReader, type FakeKubernetes, startFakeKubernetes } from "../../test/fakes/kubernetes.ts";
-import { runAdapterContract } from "../contract.ts";
+import { runManagedKubernetesContract } from "../../test/support/managed-kubernetes-contract.ts";
 import type { DeploymentTarget, RevisionSpec } from "../port.ts";
 import { createAksAdapter } from "./aks-adapter.ts";
 import { check } from "./check.ts";
@@ -61,26 +61,12 @@ const world = async () => {
 
 const target: DeploymentTarget = { workload: "contract", cloud: "azure", region: "westeurope" };
 
-runAdapterContract({
+runManagedKubernetesContract({
   name: "azure-aks",
-  readyTimeoutMs: 5_000,
-  faults: ["throttle", "timeout", "server-error", "conflict", "eventual-consistency"],
-  setup: async () => {
-    const w = await world();
-    const impatient = { attempts: 3, budgetMs: 2_000, baseMs: 1, maxMs: 50 };
-    return {
-      adapter: createAksAdapter(w.config, { credential: w.credential }),
-      impatientAdapter: createAksAdapter(
-        { ...w.config, retry: impatient, kubernetes: { timeoutMs: 500, retry: impatient } },
-        { credential: w.credential },
-      ),
-      faults: w.kube.faults,
-      raw: devsimRawReader(() => w.kube),
-      target,
-      revision,
-      teardown: w.close,
-    };
-  },
+  target,
+  revision,
+  world,
+  adapter: (w, impatient) => createAksAdapter({ ...w.config, ...impatient }, { credential: w.credential }),
 });
 
 describe("AKS adapter: ARM, then the cluster's own API", () => {

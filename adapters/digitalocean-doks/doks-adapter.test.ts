@@ -7,7 +7,7 @@ import {
   startDigitalOceanFake,
 } from "../../test/fakes/digitalocean.ts";
 import { devsimRawReader, type FakeKubernetes, startFakeKubernetes } from "../../test/fakes/kubernetes.ts";
-import { runAdapterContract } from "../contract.ts";
+import { runManagedKubernetesContract } from "../../test/support/managed-kubernetes-contract.ts";
 import type { DeploymentTarget, RevisionSpec } from "../port.ts";
 import { check } from "./check.ts";
 import type { DoksConfigInput } from "./config.ts";
@@ -52,26 +52,12 @@ const world = async () => {
 
 const target: DeploymentTarget = { workload: "contract", cloud: "digitalocean", region: "fra1" };
 
-runAdapterContract({
+runManagedKubernetesContract({
   name: "digitalocean-doks",
-  readyTimeoutMs: 5_000,
-  faults: ["throttle", "timeout", "server-error", "conflict", "eventual-consistency"],
-  setup: async () => {
-    const w = await world();
-    const impatient = { attempts: 3, budgetMs: 2_000, baseMs: 1, maxMs: 50 };
-    return {
-      adapter: createDoksAdapter(w.config, w.deps),
-      impatientAdapter: createDoksAdapter(
-        { ...w.config, retry: impatient, kubernetes: { timeoutMs: 500, retry: impatient } },
-        w.deps,
-      ),
-      faults: w.kube.faults,
-      raw: devsimRawReader(() => w.kube),
-      target,
-      revision,
-      teardown: w.close,
-    };
-  },
+  target,
+  revision,
+  world,
+  adapter: (w, impatient) => createDoksAdapter({ ...w.config, ...impatient }, w.deps),
 });
 
 describe("DOKS adapter: the DigitalOcean API, then the cluster's own API", () => {

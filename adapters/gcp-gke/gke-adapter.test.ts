@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { createTestTls, startTlsFront } from "../../test/fakes/cloud-api.ts";
 import { type GkeFake, startGkeFake } from "../../test/fakes/gke.ts";
 import { devsimRawReader, type FakeKubernetes, startFakeKubernetes } from "../../test/fakes/kubernetes.ts";
-import { runAdapterContract } from "../contract.ts";
+import { runManagedKubernetesContract } from "../../test/support/managed-kubernetes-contract.ts";
 import type { DeploymentTarget, RevisionSpec } from "../port.ts";
 import { check } from "./check.ts";
 import type { GkeConfigInput } from "./config.ts";
@@ -55,26 +55,12 @@ const world = async () => {
 
 const target: DeploymentTarget = { workload: "contract", cloud: "gcp", region: "europe-west1" };
 
-runAdapterContract({
+runManagedKubernetesContract({
   name: "gcp-gke",
-  readyTimeoutMs: 5_000,
-  faults: ["throttle", "timeout", "server-error", "conflict", "eventual-consistency"],
-  setup: async () => {
-    const w = await world();
-    const impatient = { attempts: 3, budgetMs: 2_000, baseMs: 1, maxMs: 50 };
-    return {
-      adapter: createGkeAdapter(w.config, w.auth),
-      impatientAdapter: createGkeAdapter(
-        { ...w.config, retry: impatient, kubernetes: { timeoutMs: 500, retry: impatient } },
-        w.auth,
-      ),
-      faults: w.kube.faults,
-      raw: devsimRawReader(() => w.kube),
-      target,
-      revision,
-      teardown: w.close,
-    };
-  },
+  target,
+  revision,
+  world,
+  adapter: (w, impatient) => createGkeAdapter({ ...w.config, ...impatient }, w.auth),
 });
 
 describe("GKE adapter: the GKE API, then the cluster's own API", () => {
