@@ -123,6 +123,19 @@ describe("OutlierDetector", () => {
     expect(outliers.unsuspected(three)).toBe(three);
   });
 
+  it("still keeps a backend out of a retry once its ejection is over, until it answers", () => {
+    const time = clock();
+    const outliers = new OutlierDetector({ consecutiveFailures: 1, baseEjectionMs: 1_000, now: time.now });
+    const three = [...backends, { url: "http://c", weight: 10 }];
+    outliers.failure("http://a");
+    time.advance(1_000);
+    // Back in the choice, but nothing says it works again: a retry goes elsewhere.
+    expect(outliers.isEjected("http://a")).toBe(false);
+    expect(outliers.unsuspected(three).map((b) => b.url)).toEqual(["http://b", "http://c"]);
+    outliers.success("http://a");
+    expect(outliers.unsuspected(three)).toEqual(three);
+  });
+
   it.each([
     [{ consecutiveFailures: 0 }],
     [{ consecutiveFailures: 1.5 }],

@@ -13,6 +13,8 @@ export interface OutlierOptions {
 
 interface Record {
   failures: number;
+  /** Whether the last connection failed; an ejection clears `failures` but not this, only a success does. */
+  lastFailed: boolean;
   /** How many times in a row the backend was ejected; it sets the next ejection's length. */
   ejections: number;
   ejectedUntil: number;
@@ -73,9 +75,10 @@ export class OutlierDetector {
     const now = this.#now();
     let record = this.#records.get(url);
     if (record === undefined) {
-      record = { failures: 0, ejections: 0, ejectedUntil: 0 };
+      record = { failures: 0, lastFailed: false, ejections: 0, ejectedUntil: 0 };
       this.#records.set(url, record);
     }
+    record.lastFailed = true;
     // Requests sent before the ejection keep failing while it lasts; they do not lengthen it.
     if (record.ejectedUntil > now) return false;
     this.#forgetOldEjections(record, now);
@@ -94,6 +97,7 @@ export class OutlierDetector {
     if (record === undefined) return;
     const now = this.#now();
     record.failures = 0;
+    record.lastFailed = false;
     this.#forgetOldEjections(record, now);
     // Healthy and with nothing to remember: the map stays as small as the set of troubled backends.
     if (record.ejections === 0 && record.ejectedUntil <= now) this.#records.delete(url);
@@ -132,7 +136,7 @@ export class OutlierDetector {
     const now = this.#now();
     return leaveOut(backends, (b) => {
       const record = this.#records.get(b.url);
-      return record !== undefined && (record.failures > 0 || record.ejectedUntil > now);
+      return record !== undefined && (record.lastFailed || record.ejectedUntil > now);
     });
   }
 
