@@ -150,7 +150,8 @@ describe("devsim up, end to end", () => {
       "all four clouds serving revision 2",
     );
     expect(seen.size).toBe(4);
-  });
+    // Two starts of devsim and the waits above add up to more than the default 30 s on a busy machine.
+  }, 90_000);
 
   it("exits with a clear message and status 2 on a bad flag", async () => {
     await expect(spawnDevsim(["--port", "nope"], { timeoutMs: 10_000 })).rejects.toThrow(
