@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { AnalysisSettings, type Cloud, type Target } from "#core";
+import type { CloudAdapter } from "#adapters";
+import { AdapterError, AnalysisSettings, type Cloud, type Target } from "#core";
 import { createWorkload, promoteRollout, resumeRollout, runHealthPass, startRollout } from "#engine";
 import {
   findRollout,
@@ -40,9 +41,9 @@ const gcp = { cloud: "gcp" as const, region: "us-central1", replicas: 2 };
  * and never behind the database's clock, which dates new workloads' first check.
  */
 let clock = Date.now();
-const pass = () => {
+const pass = (deps = h.deps) => {
   clock = Math.max(clock + 1_000, Date.now());
-  return runHealthPass(h.deps, { now: new Date(clock) });
+  return runHealthPass(deps, { now: new Date(clock) });
 };
 const passes = async (n: number) => {
   for (let i = 0; i < n; i++) await pass();
@@ -168,6 +169,73 @@ describe("the health pass", () => {
     expect(await shares("cloudy")).toEqual({ "gcp/us-central1": 100 });
     expect(simReplicas("cloudy", "gcp", "us-central1")).toBe(4);
     expect(await failoverOf(w.id)).toEqual({ "aws/eu-west-1": 0, "aws/us-east-1": 0 });
+  });
+
+  it("records replicas a failing scale did set, so that they are scaled back after recovery", async () => {
+    const w = await create("pools", [aws1, aws2, gcp]);
+    const aws = h.deps.adapters.aws;
+    // As a managed Kubernetes cloud whose node pool cannot grow: the replicas are set, then the scale fails.
+    const failing: CloudAdapter = {
+      ...aws,
+      scale: async (target, revision, replicas) => {
+        await aws.scale(target, revision, replicas);
+        throw new AdapterError("unavailable", "aws", "node pool 'default' did not grow: quota exceeded");
+      },
+    };
+    const deps = { ...h.deps, adapters: { ...h.deps.adapters, aws: failing } };
+    for (let i = 0; i < 2; i++) await pass(deps);
+    setSimReplicas("pools", "aws", "eu-west-1", 0);
+    for (let i = 0; i < 2; i++) await pass(deps);
+    expect(simReplicas("pools", "aws", "us-east-1")).toBe(2);
+    const failed = (await events(w.id)).filter((e) => e.type === "failover.scale_failed");
+    expect(failed).toEqual([
+      {
+        type: "failover.scale_failed",
+        message:
+          "revision 1 in aws/us-east-1 is set to 2 replicas, but the scale did not complete: node pool 'default' did not grow: quota exceeded",
+        data: expect.objectContaining({ from: 1, to: 2, failure: "unavailable", replicasSet: true }),
+      },
+    ]);
+    const scaled = (await listBackends(h.deps.sql, w.id)).find((b) => b.region === "us-east-1");
+    expect(scaled?.scaledReplicas).toBe(2);
+    // Set, recorded: the next pass does not scale again.
+    await pass(deps);
+    expect((await events(w.id)).filter((e) => e.type === "failover.scale_failed")).toHaveLength(1);
+
+    setSimReplicas("pools", "aws", "eu-west-1", 1);
+    await sleep(100);
+    for (let i = 0; i < 5 && (await failoverOf(w.id))["aws/eu-west-1"] !== undefined; i++) await pass(deps);
+    expect(simReplicas("pools", "aws", "us-east-1")).toBe(1);
+    expect((await listBackends(h.deps.sql, w.id)).map((b) => b.scaledReplicas)).toEqual([null, null, null]);
+  });
+
+  it("leaves the record alone when a failing scale set nothing, and tries again on the next pass", async () => {
+    const w = await create("stuck", [aws1, aws2, gcp]);
+    let refusals = 2;
+    const aws = h.deps.adapters.aws;
+    const refusing: CloudAdapter = {
+      ...aws,
+      scale: async (target, revision, replicas) => {
+        if (refusals-- > 0) throw new AdapterError("throttled", "aws", "Rate exceeded");
+        await aws.scale(target, revision, replicas);
+      },
+    };
+    const deps = { ...h.deps, adapters: { ...h.deps.adapters, aws: refusing } };
+    for (let i = 0; i < 2; i++) await pass(deps);
+    setSimReplicas("stuck", "aws", "eu-west-1", 0);
+    for (let i = 0; i < 2; i++) await pass(deps);
+    expect(simReplicas("stuck", "aws", "us-east-1")).toBe(1);
+    const scaledOf = async () =>
+      (await listBackends(h.deps.sql, w.id)).find((b) => b.region === "us-east-1")?.scaledReplicas;
+    expect(await scaledOf()).toBeNull();
+    expect((await events(w.id)).find((e) => e.type === "failover.scale_failed")).toMatchObject({
+      message: "could not scale revision 1 in aws/us-east-1 to 2: Rate exceeded",
+      data: expect.objectContaining({ replicasSet: false, failure: "throttled" }),
+    });
+    await pass(deps);
+    await pass(deps);
+    expect(simReplicas("stuck", "aws", "us-east-1")).toBe(2);
+    expect(await scaledOf()).toBe(2);
   });
 
   it("keeps the table when every target is down, and says so", async () => {

@@ -139,6 +139,24 @@ const recordTargetChange = async (
   }
 };
 
+/**
+ * The replicas a deployment is set to, or null when that cannot be read: a scale that failed may
+ * still have set them before a later part of it (growing a node pool, say) failed.
+ */
+const desiredReplicas = async (
+  deps: HealthDeps,
+  workload: WorkloadRecord,
+  c: ScaleChange,
+): Promise<number | null> => {
+  try {
+    const status = await deps.adapters[c.cloud].describe(deploymentTarget(workload, c), c.revision);
+    return status?.desiredReplicas ?? null;
+  } catch (error) {
+    if (!(error instanceof AdapterError)) throw error;
+    return null;
+  }
+};
+
 const scaleSurvivors = async (
   deps: HealthDeps,
   workload: WorkloadRecord,
@@ -147,18 +165,23 @@ const scaleSurvivors = async (
   for (const c of changes) {
     const key = { cloud: c.cloud, region: c.region, revision: c.revision };
     const data = { ...key, from: c.from, to: c.to };
+    const where = `revision ${c.revision} in ${c.cloud}/${c.region}`;
     try {
       await deps.adapters[c.cloud].scale(deploymentTarget(workload, c), c.revision, c.to);
     } catch (error) {
       if (!(error instanceof AdapterError)) throw error;
-      // Tried again on the next pass: the record still says what runs.
+      // Replicas that were set are recorded even so, or a scale-up would never be scaled back;
+      // otherwise the record still says what runs, and the next pass tries again.
+      const set = (await desiredReplicas(deps, workload, c)) === c.to;
       await appendEvent(deps.sql, {
         workloadId: workload.id,
         type: "failover.scale_failed",
-        message: `could not scale revision ${c.revision} in ${c.cloud}/${c.region} to ${c.to}: ${error.message}`,
-        data: { ...data, failure: error.failure },
+        message: set
+          ? `${where} is set to ${c.to} replicas, but the scale did not complete: ${error.message}`
+          : `could not scale ${where} to ${c.to}: ${error.message}`,
+        data: { ...data, failure: error.failure, replicasSet: set },
       });
-      continue;
+      if (!set) continue;
     }
     await setScaledReplicas(deps.sql, workload.id, key, c.kind === "up" ? c.to : null);
     await appendEvent(deps.sql, {
@@ -166,8 +189,8 @@ const scaleSurvivors = async (
       type: c.kind === "up" ? "failover.scaled_up" : "failover.scaled_back",
       message:
         c.kind === "up"
-          ? `revision ${c.revision} in ${c.cloud}/${c.region} scaled from ${c.from} to ${c.to} replicas to absorb a failed target's share`
-          : `revision ${c.revision} in ${c.cloud}/${c.region} scaled back from ${c.from} to ${c.to} replicas`,
+          ? `${where} scaled from ${c.from} to ${c.to} replicas to absorb a failed target's share`
+          : `${where} scaled back from ${c.from} to ${c.to} replicas`,
       data,
     });
   }
