@@ -5,6 +5,7 @@ import { parseArgs } from "node:util";
 import { build } from "esbuild";
 import { nginxVersion, startNginx } from "./router/nginx.ts";
 import {
+  cpuSeconds,
   onStop,
   type Resident,
   resident,
@@ -22,13 +23,19 @@ import { type WrkResult, wrk, wrkVersion } from "./router/wrk.ts";
 //    mostly queueing, by Little's law connections / req/s).
 // 2. Latency at a set load, by default a third of nginx's throughput: each connection waits between
 //    requests (a wrk Lua delay), so every path sees about the same request rate; p50/p99 there, and
-//    what each adds to direct requests.
+//    what each adds to direct requests. Each path is warmed up at that rate first, so that neither
+//    its compiler nor its first burst of new connections is what the tail measures.
 //
 // Targets for the router's Node front end (`nodeRouter`, as `devsim up` serves it): at least a third of nginx's throughput on the same
 // cores, p99 under 5 ms at that load, the router process under 150 MB resident (its peak).
 //
 // Routers run as deployed code runs: bundled by esbuild into one file, as SST bundles functions,
 // rather than through Node's type stripping, whose compiler alone holds about 40 MB.
+//
+// A bare proxy on the same transport (node:http in, undici out, a weighted pick and nothing else;
+// bench/router/bare-proxy.ts) is the floor: what the router costs beyond it is its own logic. The
+// CPU each path's process spends per request (from /proc) sets them side by side; for `direct`
+// it is the backend's own, a bare node:http server.
 //
 // The Node front end runs twice: with Node's defaults, as `devsim up` runs, and with the node flags
 // of --router-node-flags (by default a young generation capped at 8 MB per semi-space; Node 24
@@ -70,6 +77,7 @@ if (TABLE !== "kv" && TABLE !== "static") throw new Error("--table must be kv or
 const ROUTER_NODE_FLAGS = flags["router-node-flags"].split(/\s+/).filter(Boolean);
 
 const WORKLOAD = "bench";
+const BARE = "bare proxy, node:http + undici";
 const PREFIX = `/w/${WORKLOAD}/`;
 const WEIGHTS = [80, 20];
 
@@ -84,11 +92,19 @@ interface Path {
   readonly url: string;
   /** The process whose memory is reported, if it is ours. */
   readonly pid?: number | undefined;
+  /** The process (with its children) whose CPU time per request is reported. */
+  readonly cpuPid?: number | undefined;
+}
+
+interface Run {
+  readonly wrk: WrkResult;
+  /** CPU microseconds the path's process spent per request answered, if it could be read. */
+  readonly cpuUsPerRequest: number | undefined;
 }
 
 interface Measured extends Path {
-  saturated?: WrkResult;
-  paced?: WrkResult;
+  saturated?: Run;
+  paced?: Run;
   memory?: Resident | null;
 }
 
@@ -123,8 +139,22 @@ const spread = async (url: string): Promise<string> => {
     .join(" / ");
 };
 
-const describe = (r: WrkResult): string =>
+/** One wrk run, with the CPU time the path's process spent on it. */
+const measure = async (path: Path, seconds: number, delayMs?: number): Promise<Run> => {
+  const before = cpuSeconds(path.cpuPid);
+  const result = await load(path.url, seconds, delayMs);
+  const after = cpuSeconds(path.cpuPid);
+  const requests = result.requestsPerSecond * seconds;
+  return {
+    wrk: result,
+    cpuUsPerRequest:
+      before === null || after === null || !(requests > 0) ? undefined : ((after - before) * 1e6) / requests,
+  };
+};
+
+const describe = ({ wrk: r, cpuUsPerRequest }: Run): string =>
   `${Math.round(r.requestsPerSecond)} req/s, p50 ${r.p50Ms.toFixed(2)} ms, p99 ${r.p99Ms.toFixed(2)} ms` +
+  (cpuUsPerRequest === undefined ? "" : `, ${Math.round(cpuUsPerRequest)} µs CPU a request`) +
   (r.errors > 0 ? `, ${r.errors} errors` : "");
 
 const saturate = async (path: Measured): Promise<void> => {
@@ -133,8 +163,19 @@ const saturate = async (path: Measured): Promise<void> => {
     await load(path.url, WARMUP);
   }
   progress(`${path.name}: as fast as it answers, ${SECONDS} s`);
-  path.saturated = await load(path.url, SECONDS);
+  path.saturated = await measure(path, SECONDS);
   progress(`${path.name}: ${describe(path.saturated)}`);
+};
+
+/** At a set rate, after a warm-up at that rate: a new set of connections is not what is measured. */
+const pace = async (path: Measured, pacedRate: number, delayMs: number): Promise<void> => {
+  if (WARMUP > 0) {
+    progress(`${path.name}: warming up at about ${Math.round(pacedRate)} req/s for ${WARMUP} s`);
+    await load(path.url, WARMUP, delayMs);
+  }
+  progress(`${path.name}: at about ${Math.round(pacedRate)} req/s, ${SECONDS} s`);
+  path.paced = await measure(path, SECONDS, delayMs);
+  progress(`${path.name}: ${describe(path.paced)}`);
 };
 
 // ---- report ----
@@ -153,59 +194,71 @@ const table = (header: readonly string[], rows: readonly (readonly string[])[]):
 const report = (paths: readonly Measured[], pacedRate: number | undefined, delayMs: number | undefined) => {
   const direct = paths.find((p) => p.name === "direct");
   const nginx = paths.find((p) => p.name === "nginx");
+  const bare = paths.find((p) => p.name === BARE);
   const memory = (p: Measured) => (p.memory ? `${fmt(p.memory.nowMb, 0)} (${fmt(p.memory.peakMb, 0)})` : "");
   const out: string[] = [];
   out.push(
     `Throughput: wrk -t${THREADS} -c${CONNECTIONS}, ${SECONDS} s each, every connection sending as fast as answers come.`,
+    "CPU µs/req: CPU time of the path's own process per request (for direct, the backend's).",
     "",
     table(
-      ["path", "req/s", "× nginx", "p50 ms", "p99 ms", "RSS MB (peak)", "errors"],
+      ["path", "req/s", "× nginx", "p50 ms", "p99 ms", "CPU µs/req", "RSS MB (peak)", "errors"],
       paths.map((p) => [
         p.name,
-        fmt(p.saturated?.requestsPerSecond, 0),
+        fmt(p.saturated?.wrk.requestsPerSecond, 0),
         nginx?.saturated
-          ? fmt((p.saturated?.requestsPerSecond ?? 0) / nginx.saturated.requestsPerSecond)
+          ? fmt((p.saturated?.wrk.requestsPerSecond ?? 0) / nginx.saturated.wrk.requestsPerSecond)
           : "–",
-        fmt(p.saturated?.p50Ms),
-        fmt(p.saturated?.p99Ms),
+        fmt(p.saturated?.wrk.p50Ms),
+        fmt(p.saturated?.wrk.p99Ms),
+        fmt(p.saturated?.cpuUsPerRequest, 0),
         memory(p),
-        String(p.saturated?.errors ?? "–"),
+        String(p.saturated?.wrk.errors ?? "–"),
       ]),
     ),
   );
   if (pacedRate !== undefined && delayMs !== undefined) {
     const added = (p: Measured, pick: (r: WrkResult) => number) =>
-      p === direct || !p.paced || !direct?.paced ? "" : fmt(pick(p.paced) - pick(direct.paced));
+      p === direct || !p.paced || !direct?.paced ? "" : fmt(pick(p.paced.wrk) - pick(direct.paced.wrk));
     out.push(
       "",
       `Latency at about ${Math.round(pacedRate)} req/s: wrk -t${THREADS} -c${PACED_CONNECTIONS}, each connection ` +
         `waiting ${delayMs} ms between requests (a slower path gets a little less than the set rate).`,
       "",
       table(
-        ["path", "req/s", "p50 ms", "p99 ms", "added p50", "added p99", "errors"],
+        ["path", "req/s", "p50 ms", "p99 ms", "added p50", "added p99", "CPU µs/req", "errors"],
         paths.map((p) => [
           p.name,
-          fmt(p.paced?.requestsPerSecond, 0),
-          fmt(p.paced?.p50Ms),
-          fmt(p.paced?.p99Ms),
+          fmt(p.paced?.wrk.requestsPerSecond, 0),
+          fmt(p.paced?.wrk.p50Ms),
+          fmt(p.paced?.wrk.p99Ms),
           added(p, (r) => r.p50Ms),
           added(p, (r) => r.p99Ms),
-          String(p.paced?.errors ?? "–"),
+          fmt(p.paced?.cpuUsPerRequest, 0),
+          String(p.paced?.wrk.errors ?? "–"),
         ]),
       ),
     );
   }
   const verdict = (ok: boolean | undefined) => (ok === undefined ? "n/a " : ok ? "PASS" : "FAIL");
-  const theirs = nginx?.saturated?.requestsPerSecond;
+  const theirs = nginx?.saturated?.wrk.requestsPerSecond;
   for (const router of paths.filter((p) => p.name.startsWith("router, node"))) {
-    const ours = router.saturated?.requestsPerSecond;
+    const ours = router.saturated?.wrk.requestsPerSecond;
     out.push(
       "",
       `${router.name}:`,
       `${verdict(ours !== undefined && theirs !== undefined ? ours >= theirs / 3 : undefined)}  throughput at least a third of nginx's`,
-      `${verdict(router.paced ? router.paced.p99Ms < 5 : undefined)}  p99 under 5 ms at that load`,
+      `${verdict(router.paced ? router.paced.wrk.p99Ms < 5 : undefined)}  p99 under 5 ms at that load`,
       `${verdict(router.memory ? router.memory.peakMb < 150 : undefined)}  under 150 MB resident at its peak`,
-      `${verdict((router.saturated?.errors ?? 0) + (router.paced?.errors ?? 0) === 0)}  no errors`,
+      `${verdict((router.saturated?.wrk.errors ?? 0) + (router.paced?.wrk.errors ?? 0) === 0)}  no errors`,
+    );
+    const ownCost = (run: "saturated" | "paced"): string => {
+      const mine = router[run]?.cpuUsPerRequest;
+      const floor = bare?.[run]?.cpuUsPerRequest;
+      return mine === undefined || floor === undefined ? "–" : `${fmt((100 * (mine - floor)) / floor, 0)} %`;
+    };
+    out.push(
+      `      its CPU per request beyond the bare proxy's: ${ownCost("saturated")} at full load, ${ownCost("paced")} at the set rate`,
     );
   }
   process.stdout.write(`\n${out.join("\n")}\n`);
@@ -240,19 +293,21 @@ const main = async (): Promise<void> => {
   );
   const upstreams = backends.map((b, i) => ({ url: b.url, weight: WEIGHTS[i] ?? 1 }));
 
-  const paths: Measured[] = [{ name: "direct", url: `${upstreams[0]?.url}/` }];
+  const paths: Measured[] = [
+    { name: "direct", url: `${upstreams[0]?.url}/`, cpuPid: backends[0]?.child.pid },
+  ];
   if (nginxLine !== null) {
     progress("starting nginx: one worker, weighted upstreams with keepalive");
     const nginx = await startNginx(scratch, PREFIX, upstreams);
     progress(`nginx spreads requests ${await spread(nginx.url)}`);
     // Its master process alone would understate it (the worker is another process), so no memory figure.
-    paths.push({ name: "nginx", url: nginx.url });
+    paths.push({ name: "nginx", url: nginx.url, cpuPid: nginx.pid });
   }
-  progress("bundling the router server");
-  const routerBundle = join(scratch, "router-server.mjs");
+  progress("bundling the router server and the bare proxy");
   await build({
-    entryPoints: [join(here, "router/server.ts")],
-    outfile: routerBundle,
+    entryPoints: [join(here, "router/server.ts"), join(here, "router/bare-proxy.ts")],
+    outdir: scratch,
+    outExtension: { ".js": ".mjs" },
     bundle: true,
     platform: "node",
     format: "esm",
@@ -276,31 +331,39 @@ const main = async (): Promise<void> => {
       : []),
     { transport: "fetch", name: "router, web front end on fetch", nodeFlags: [] },
   ];
+  progress(`starting the ${BARE}`);
+  const bare = await startNode(join(scratch, "bare-proxy.mjs"), [
+    PREFIX,
+    ...upstreams.map((u) => `${u.url}=${u.weight}`),
+  ]);
+  const bareUrl = `${bare.url}${PREFIX}`;
+  await waitUntilServing(bareUrl);
+  progress(`${BARE} spreads requests ${await spread(bareUrl)}`);
+  paths.push({ name: BARE, url: bareUrl, pid: bare.child.pid, cpuPid: bare.child.pid });
   for (const { transport, name, nodeFlags } of routers) {
     progress(`starting the ${name}`);
     const targets = upstreams.map((u) => `${u.url}=${u.weight}`);
-    const script = routerBundle;
-    const router = await startNode(script, [transport, TABLE, WORKLOAD, ...targets], nodeFlags);
+    const router = await startNode(
+      join(scratch, "server.mjs"),
+      [transport, TABLE, WORKLOAD, ...targets],
+      nodeFlags,
+    );
     const url = `${router.url}${PREFIX}`;
     await waitUntilServing(url);
     progress(`${name} spreads requests ${await spread(url)}`);
-    paths.push({ name, url, pid: router.child.pid });
+    paths.push({ name, url, pid: router.child.pid, cpuPid: router.child.pid });
   }
 
   for (const path of paths) await saturate(path);
 
   const nginx = paths.find((p) => p.name === "nginx")?.saturated;
-  const pacedRate = RATE ?? (nginx ? nginx.requestsPerSecond / 3 : undefined);
+  const pacedRate = RATE ?? (nginx ? nginx.wrk.requestsPerSecond / 3 : undefined);
   let delayMs: number | undefined;
   if (pacedRate === undefined) {
     progress("no nginx and no --rate: skipping the latency-at-a-set-load phase");
   } else {
     delayMs = Math.max(1, Math.round((PACED_CONNECTIONS * 1000) / pacedRate));
-    for (const path of paths) {
-      progress(`${path.name}: at about ${Math.round(pacedRate)} req/s, ${SECONDS} s`);
-      path.paced = await load(path.url, SECONDS, delayMs);
-      progress(`${path.name}: ${describe(path.paced)}`);
-    }
+    for (const path of paths) await pace(path, pacedRate, delayMs);
   }
   for (const path of paths) path.memory = resident(path.pid);
   report(paths, pacedRate, delayMs);

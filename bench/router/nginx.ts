@@ -62,7 +62,7 @@ export const startNginx = async (
   dir: string,
   prefix: string,
   upstreams: readonly Upstream[],
-): Promise<{ url: string }> => {
+): Promise<{ url: string; pid: number | undefined }> => {
   const port = await freePort();
   const config = join(dir, "nginx.conf");
   writeFileSync(config, nginxConfig(dir, port, prefix, upstreams));
@@ -74,5 +74,5 @@ export const startNginx = async (
       child.once("exit", (code) => reject(new Error(`nginx exited with ${code}; see ${dir}/error.log`))),
     ),
   ]);
-  return { url };
+  return { url, pid: child.pid };
 };

@@ -1,5 +1,5 @@
-import { type ChildProcess, spawn } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { type ChildProcess, spawn, spawnSync } from "node:child_process";
+import { readdirSync, readFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { createInterface } from "node:readline";
 
@@ -116,6 +116,33 @@ export const resident = (pid: number | undefined): Resident | null => {
     const status = readFileSync(`/proc/${pid}/status`, "utf8");
     const kb = (field: string) => Number(status.match(new RegExp(`^${field}:\\s+(\\d+) kB`, "m"))?.[1]);
     return { nowMb: kb("VmRSS") / 1024, peakMb: kb("VmHWM") / 1024 };
+  } catch {
+    return null;
+  }
+};
+
+/** Clock ticks per second of /proc's CPU times (`getconf CLK_TCK`; 100 on Linux unless told otherwise). */
+const TICKS_PER_SECOND = Number(spawnSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).stdout) || 100;
+
+const childrenOf = (pid: number): number[] =>
+  readdirSync(`/proc/${pid}/task`).flatMap((task) =>
+    readFileSync(`/proc/${pid}/task/${task}/children`, "utf8").split(" ").filter(Boolean).map(Number),
+  );
+
+/**
+ * CPU seconds (user and system) a process and its children (nginx's workers, say) have used so far
+ * (Linux /proc), or null where that cannot be read.
+ */
+export const cpuSeconds = (pid: number | undefined): number | null => {
+  if (pid === undefined) return null;
+  try {
+    let ticks = 0;
+    for (const one of [pid, ...childrenOf(pid)]) {
+      // Fields after the command name, which may hold spaces: state is the 3rd field, utime the 14th.
+      const fields = readFileSync(`/proc/${one}/stat`, "utf8").split(") ")[1]?.split(" ") ?? [];
+      ticks += Number(fields[11]) + Number(fields[12]);
+    }
+    return Number.isFinite(ticks) ? ticks / TICKS_PER_SECOND : null;
   } catch {
     return null;
   }
