@@ -33,6 +33,8 @@ const look = async (
  * asks the judge, stores the verdict with its evidence, and turns it into a step outcome. A metric
  * source that fails is an `error` verdict, never a `fail`; a window that ends without enough data
  * rolls back or goes on being judged according to `onInconclusive`, bounded by the progress deadline.
+ * The window opens when the reconciler marks the step started, after its first call: that call, and
+ * any made while this clock lags the database's, only waits, judging and recording nothing.
  */
 export const analyse = async (
   deps: EngineDeps,
@@ -40,8 +42,15 @@ export const analyse = async (
   step: AnalysisStep,
   settings: AnalysisSettings,
 ): Promise<StepOutcome> => {
-  const since = rollout.stepStartedAt ? Date.parse(rollout.stepStartedAt) : Date.now();
   const until = Date.now();
+  const since = rollout.stepStartedAt ? Date.parse(rollout.stepStartedAt) : until;
+  if (until <= since) {
+    return {
+      kind: "wait",
+      delayMs: Math.max(POLL_MS, Math.min(ANALYSIS_TICK_MS, step.durationSeconds * 1000)),
+      reason: "the analysis window opens",
+    };
+  }
   const ends = since + step.durationSeconds * 1000;
   const verdict = await look(deps, rollout, step, settings, { since, until, final: until >= ends });
   await recordAnalysis(deps.sql, rollout.id, {
