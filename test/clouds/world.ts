@@ -18,13 +18,28 @@ export const PROJECT = "shop-prod-42";
 const AKS_USER_TOKEN = "aks-cluster-user-token";
 const DOKS_CLUSTER_TOKEN = "doks-cluster-token-fra1";
 
+export interface CloudWorldOptions {
+  /** The ECS regions, each with the cluster `devsim` and a target in the clouds file. Default us-east-1. */
+  readonly awsRegions?: readonly string[];
+  /**
+   * Gives the AKS, GKE and DOKS clusters a Kubernetes API server each, as real clusters have, so the
+   * same workload on two of them is two Deployments. Default false: one server serves all three.
+   */
+  readonly apiServerPerCluster?: boolean;
+}
+
+/** The clouds whose clusters are Kubernetes. */
+export type KubernetesCloud = "azure" | "gcp" | "digitalocean";
+
 export interface CloudWorld {
   readonly ecs: EcsFake;
   readonly arm: AzureArmFake;
   readonly gke: GkeFake;
   readonly digitalocean: DigitalOceanFake;
-  /** One fake Kubernetes API behind TLS serves the AKS, GKE and DOKS clusters alike. */
+  /** The fake Kubernetes API behind TLS of the AKS cluster; unless `apiServerPerCluster`, GKE's and DOKS's too. */
   readonly kube: FakeKubernetes;
+  /** The fake Kubernetes API of each cloud's cluster. */
+  readonly kubes: Readonly<Record<KubernetesCloud, FakeKubernetes>>;
   /** A clouds file configuring all four clouds on their fakes. */
   readonly clouds: CloudsFileInput;
   /** What a devsim process needs to find every cloud's credentials, and nothing of this machine's. */
@@ -46,7 +61,14 @@ const userKubeconfig = (server: string, ca: string): string =>
     token: AKS_USER_TOKEN,
   });
 
-export const startCloudWorld = async (): Promise<CloudWorld> => {
+/** The endpoint pattern of an ECS region's deployments; us-east-1 keeps its short name. */
+const ecsUrlPattern = (region: string): string =>
+  `https://{workload}-r{revision}.${region === "us-east-1" ? "use1" : region}.apps.example.com`;
+
+export const startCloudWorld = async ({
+  awsRegions = ["us-east-1"],
+  apiServerPerCluster = false,
+}: CloudWorldOptions = {}): Promise<CloudWorld> => {
   const tls = createTestTls();
   const closers: (() => Promise<void>)[] = [];
   const started = <T extends { close(): Promise<void> }>(thing: T): T => {
@@ -56,17 +78,25 @@ export const startCloudWorld = async (): Promise<CloudWorld> => {
   try {
     const dir = await mkdtemp(join(tmpdir(), "devsim-clouds-"));
     closers.push(() => rm(dir, { recursive: true, force: true }));
-    const ecs = started(await startEcsFake({ clusters: { "us-east-1": ["devsim"] } }));
+    const ecs = started(
+      await startEcsFake({ clusters: Object.fromEntries(awsRegions.map((region) => [region, ["devsim"]])) }),
+    );
     const arm = started(await startAzureArmFake({ throttleRetryAfterSeconds: 0 }));
     const gke = started(await startGkeFake({ throttleRetrySeconds: 0 }));
     const digitalocean = started(await startDigitalOceanFake({ throttleRetryAfterSeconds: 0 }));
-    const kube = started(
-      await startFakeKubernetes({
-        tokens: [AKS_USER_TOKEN, gke.token, DOKS_CLUSTER_TOKEN],
-        readyAfterMs: 50,
-      }),
+    const apiServer = async (tokens: string[]): Promise<{ kube: FakeKubernetes; front: TlsFront }> => {
+      const kube = started(await startFakeKubernetes({ tokens, readyAfterMs: 50 }));
+      return { kube, front: started(await startTlsFront(kube.url, tls)) };
+    };
+    // A cluster of its own takes only its own cloud's credentials, so a mix-up is refused.
+    const shared = await apiServer(
+      apiServerPerCluster ? [AKS_USER_TOKEN] : [AKS_USER_TOKEN, gke.token, DOKS_CLUSTER_TOKEN],
     );
-    const front: TlsFront = started(await startTlsFront(kube.url, tls));
+    const servers: Record<KubernetesCloud, { kube: FakeKubernetes; front: TlsFront }> = {
+      azure: shared,
+      gcp: apiServerPerCluster ? await apiServer([gke.token]) : shared,
+      digitalocean: apiServerPerCluster ? await apiServer([DOKS_CLUSTER_TOKEN]) : shared,
+    };
     const azureIdentity: TokenService = started(await startAppServiceIdentity(arm.token));
     const gceMetadata: TokenService = started(await startGceMetadata(gke.token));
 
@@ -75,19 +105,19 @@ export const startCloudWorld = async (): Promise<CloudWorld> => {
       resourceGroup: "shop",
       name: "aks-weu",
       location: "westeurope",
-      kubeconfig: userKubeconfig(front.url, tls.ca),
+      kubeconfig: userKubeconfig(servers.azure.front.url, tls.ca),
     });
     gke.addCluster({
       project: PROJECT,
       location: "europe-west1",
       name: "gke-euw1",
-      endpoint: front.host,
+      endpoint: servers.gcp.front.host,
       clusterCaCertificate: Buffer.from(tls.ca).toString("base64"),
     });
     digitalocean.addCluster({
       name: "shop-fra1",
       region: "fra1",
-      server: front.url,
+      server: servers.digitalocean.front.url,
       caData: Buffer.from(tls.ca).toString("base64"),
       token: DOKS_CLUSTER_TOKEN,
     });
@@ -96,14 +126,12 @@ export const startCloudWorld = async (): Promise<CloudWorld> => {
     const clouds: CloudsFileInput = {
       aws: {
         adapter: "ecs",
-        targets: [
-          {
-            region: "us-east-1",
-            cluster: "devsim",
-            subnets: ["subnet-0a1b2c3d"],
-            urlPattern: "https://{workload}-r{revision}.use1.apps.example.com",
-          },
-        ],
+        targets: awsRegions.map((region) => ({
+          region,
+          cluster: "devsim",
+          subnets: ["subnet-0a1b2c3d"],
+          urlPattern: ecsUrlPattern(region),
+        })),
         endpoint: ecs.url,
         timeoutMs: 2_000,
         retry: quick,
@@ -153,7 +181,8 @@ export const startCloudWorld = async (): Promise<CloudWorld> => {
       arm,
       gke,
       digitalocean,
-      kube,
+      kube: shared.kube,
+      kubes: { azure: servers.azure.kube, gcp: servers.gcp.kube, digitalocean: servers.digitalocean.kube },
       clouds,
       env,
       dir,
