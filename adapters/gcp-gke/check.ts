@@ -4,6 +4,7 @@ import { apiServerChecks, failedCheck, type TargetCheck } from "../managed-kuber
 import type { GkeAuth } from "./clusters.ts";
 import { GkeConfig, gkeRegions } from "./config.ts";
 import { assembleGke } from "./gke-adapter.ts";
+import { NODE_POOL_LABEL } from "./node-pool-growth.ts";
 
 const CREDENTIALS_FIX =
   "Run `gcloud auth application-default login`, or set GOOGLE_APPLICATION_CREDENTIALS to a service " +
@@ -12,6 +13,10 @@ const CREDENTIALS_FIX =
 const API_SERVER_FIX =
   "Make sure this machine can reach the cluster's endpoint (authorized networks, private endpoint) and " +
   "that the account has Kubernetes rights there (IAM 'Kubernetes Engine Developer', or RBAC bindings).";
+
+const POOL_FIX =
+  "Check the node pool's name (`gcloud container node-pools list --cluster …`), and that the account may " +
+  "list the cluster's nodes (RBAC `list` on `nodes`, or the IAM permission `container.nodes.list`).";
 
 const clusterFix = (error: unknown, discovering: boolean, endpoint: string): string => {
   const failure = error instanceof AdapterError ? error.failure : "unavailable";
@@ -72,5 +77,25 @@ export const check = async (input: unknown, auth: GkeAuth = {}): Promise<TargetC
   }
   const label = (region: string): string => `gcp ${region}: Kubernetes API`;
   results.push(...(await apiServerChecks(found, label, kubernetes, API_SERVER_FIX)));
+  // A pool a scale may grow: found, not autoscaled, and its nodes listable (GKE reports no size).
+  for (const [region, { nodePool }] of Object.entries(config.capacity)) {
+    if (!found.includes(region)) continue;
+    const target = `gcp ${region}: node pool ${nodePool}`;
+    try {
+      if ((await clusters.nodePool(region, nodePool)).autoscaling) {
+        results.push({
+          target,
+          ok: false,
+          problem: "the node pool autoscales, so a scale cannot grow it",
+          fix: "Leave it out of `capacity` and raise the autoscaler's minimum instead.",
+        });
+        continue;
+      }
+      await kubernetes.listNodes(region, `${NODE_POOL_LABEL}=${nodePool}`);
+      results.push({ target, ok: true });
+    } catch (error) {
+      results.push(failedCheck(target, error, POOL_FIX));
+    }
+  }
   return results;
 };

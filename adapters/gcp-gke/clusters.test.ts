@@ -28,6 +28,7 @@ describe("GKE clusters through @google-cloud/container (REST transport) against 
       nodePools: [
         { name: "default-pool", nodeCount: 3 },
         { name: "burst", nodeCount: 0, autoscaling: true },
+        { name: "legacy", nodeCount: 1, locations: [] },
       ],
     });
     gke.addCluster({
@@ -168,6 +169,37 @@ describe("GKE clusters through @google-cloud/container (REST transport) against 
     await expect(c.scaleNodePool("europe-west1", "burst", 4)).rejects.toMatchObject({ failure: "invalid" });
     await expect(c.scaleNodePool("europe-west1", "nope", 4)).rejects.toMatchObject({ failure: "not_found" });
     expect(gke.requests.filter((r) => r.method === "POST")).toHaveLength(0);
+  });
+
+  test("nodePool gives whether it autoscales, how many zones its size counts in, and its status", async () => {
+    const c = clusters();
+    expect(await c.nodePool("europe-west1", "default-pool")).toEqual({
+      autoscaling: false,
+      zones: 3,
+      status: "RUNNING",
+    });
+    expect(await c.nodePool("us-central1", "default-pool")).toMatchObject({ zones: 1 });
+    expect(await c.nodePool("europe-west1", "burst")).toMatchObject({ autoscaling: true });
+    await expect(c.nodePool("europe-west1", "nope")).rejects.toMatchObject({ failure: "not_found" });
+    // A pool reported without zones has the cluster's.
+    gke.requests.length = 0;
+    expect(await c.nodePool("europe-west1", "legacy")).toMatchObject({ zones: 3 });
+    const cluster = `/v1/projects/${PROJECT}/locations/europe-west1/clusters/gke-euw1`;
+    expect(gke.requests.map((r) => r.path)).toEqual([`${cluster}/nodePools/legacy`, cluster]);
+  });
+
+  test("resizeNodePool sets the size without reading the pool, and leaves a refusal for another operation to the caller", async () => {
+    const setSize = `/v1/projects/${PROJECT}/locations/europe-west1/clusters/gke-euw1/nodePools/default-pool:setSize`;
+    await gke.faults.inject("conflict", 1);
+    await expect(clusters().resizeNodePool("europe-west1", "default-pool", 7)).rejects.toMatchObject({
+      failure: "conflict",
+      message: expect.stringContaining("FAILED_PRECONDITION"),
+    });
+    expect(gke.requests.map((r) => `${r.method} ${r.path}`)).toEqual([`POST ${setSize}`]);
+    await clusters().resizeNodePool("europe-west1", "default-pool", 7);
+    expect(gke.requests[1]).toMatchObject({ method: "POST", path: setSize });
+    expect(JSON.parse(gke.requests[1]?.body ?? "{}")).toEqual({ nodeCount: 7 });
+    expect(gke.cluster(PROJECT, "europe-west1", "gke-euw1")?.nodePools[0]?.nodeCount).toBe(7);
   });
 
   test("RESOURCE_EXHAUSTED and UNAVAILABLE are retried; gax does not retry on its own", async () => {

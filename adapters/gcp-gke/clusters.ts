@@ -10,6 +10,7 @@ import { CLOUD, failureForCode, retryDecision, toAdapterError } from "./errors.t
 
 type Cluster = protos.google.container.v1.ICluster;
 type Operation = protos.google.container.v1.IOperation;
+type NodePool = protos.google.container.v1.INodePool;
 
 /** The OAuth scope of the GKE API and of GKE clusters' API servers. */
 export const CLOUD_PLATFORM_SCOPE = "https://www.googleapis.com/auth/cloud-platform";
@@ -34,6 +35,15 @@ export interface GkeClusterRef {
 const clusterPath = (ref: GkeClusterRef): string =>
   `projects/${ref.project}/locations/${ref.location}/clusters/${ref.name}`;
 
+/** What a scale's growth reads of a node pool. GKE reports no current size: the Nodes tell it. */
+export interface GkeNodePool {
+  readonly autoscaling: boolean;
+  /** How many zones it spans; `setNodePoolSize` sets the nodes of each. */
+  readonly zones: number;
+  /** `RUNNING`, `RECONCILING` (a resize, upgrade or repair under way), … */
+  readonly status: string;
+}
+
 export interface GkeClusters {
   locate(region: string): Promise<GkeClusterRef>;
   /** The endpoint and CA `getCluster` reports, and an access token per request, for the Kubernetes layer. */
@@ -42,6 +52,13 @@ export interface GkeClusters {
   regions(): Promise<RegionStatus[]>;
   /** Resizes a node pool (`setNodePoolSize`) and waits for GKE's operation to finish. */
   scaleNodePool(region: string, pool: string, count: number): Promise<void>;
+  /** Reads a node pool: whether it autoscales, its zones, its status. */
+  nodePool(region: string, pool: string): Promise<GkeNodePool>;
+  /**
+   * Sets a node pool's size per zone and waits, without reading it first. A refusal because another
+   * operation runs on the cluster is AdapterError `conflict`, not retried: the caller decides again.
+   */
+  resizeNodePool(region: string, pool: string, perZone: number): Promise<void>;
   /** An access token from the configured credentials. */
   token(): Promise<string>;
 }
@@ -226,6 +243,37 @@ export const createGkeClusters = (config: GkeConfig, auth: GkeAuth = {}): GkeClu
     }
   };
 
+  const poolName = (ref: GkeClusterRef, pool: string): string => `${clusterPath(ref)}/nodePools/${pool}`;
+
+  const getNodePool = (ref: GkeClusterRef, pool: string): Promise<NodePool> => {
+    const name = poolName(ref, pool);
+    return call(`get node pool ${name}`, async () => (await client.getNodePool({ name }, CALL_OPTIONS))[0]);
+  };
+
+  /** `setNodePoolSize`, then its operation polled until DONE. */
+  const resize = async (
+    ref: GkeClusterRef,
+    pool: string,
+    count: number,
+    options: { conflicts: boolean },
+  ): Promise<void> => {
+    if (!Number.isInteger(count) || count < 0) {
+      throw new AdapterError(
+        "invalid",
+        CLOUD,
+        `gcp-gke: a node pool size is a whole number ≥ 0, not ${count}`,
+      );
+    }
+    const name = poolName(ref, pool);
+    const op = `resize node pool ${name} to ${count}`;
+    const started = await call(
+      op,
+      async () => (await client.setNodePoolSize({ name, nodeCount: count }, CALL_OPTIONS))[0],
+      options,
+    );
+    await finish(ref, started, op);
+  };
+
   const scaleNodePool = async (region: string, pool: string, count: number): Promise<void> => {
     if (!Number.isInteger(count) || count < 0) {
       throw new AdapterError(
@@ -235,24 +283,29 @@ export const createGkeClusters = (config: GkeConfig, auth: GkeAuth = {}): GkeClu
       );
     }
     const ref = await locate(region);
-    const name = `${clusterPath(ref)}/nodePools/${pool}`;
-    const op = `resize node pool ${name} to ${count}`;
-    const [nodePool] = await call(`get node pool ${name}`, () => client.getNodePool({ name }, CALL_OPTIONS));
+    const nodePool = await getNodePool(ref, pool);
     if (nodePool.autoscaling?.enabled) {
       throw new AdapterError(
         "invalid",
         CLOUD,
-        `gcp-gke ${op}: the node pool autoscales, so its size is not ours to set; raise its minimum instead`,
+        `gcp-gke resize node pool ${poolName(ref, pool)} to ${count}: the node pool autoscales, so its size is not ours to set; raise its minimum instead`,
       );
     }
     // GKE runs one operation per cluster at a time; a resize refused for another one is tried again.
-    const started = await call(
-      op,
-      async () => (await client.setNodePoolSize({ name, nodeCount: count }, CALL_OPTIONS))[0],
-      { conflicts: true },
-    );
-    await finish(ref, started, op);
+    await resize(ref, pool, count, { conflicts: true });
   };
 
-  return { locate, access, regions, scaleNodePool, token };
+  const nodePool = async (region: string, pool: string): Promise<GkeNodePool> => {
+    const ref = await locate(region);
+    const read = await getNodePool(ref, pool);
+    // A pool's zones default to the cluster's when it was made; GKE reports them on the pool, but the
+    // cluster's are asked for should a pool come without.
+    const zones = read.locations?.length || (await getCluster(ref)).locations?.length || 1;
+    return { autoscaling: read.autoscaling?.enabled === true, zones, status: String(read.status) };
+  };
+
+  const resizeNodePool = async (region: string, pool: string, perZone: number): Promise<void> =>
+    resize(await locate(region), pool, perZone, { conflicts: false });
+
+  return { locate, access, regions, scaleNodePool, nodePool, resizeNodePool, token };
 };

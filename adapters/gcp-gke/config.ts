@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { RetryPolicy } from "#core";
 import { KubernetesSettings } from "../kubernetes/index.ts";
-import { refineClusterChoice, servedRegions } from "../managed-kubernetes/index.ts";
+import { NodePoolCapacities, refineClusterChoice, servedRegions } from "../managed-kubernetes/index.ts";
 
 /** A project id: 6 to 30 lower-case letters, digits and hyphens, starting with a letter. */
 const ProjectId = z.string().regex(/^[a-z][a-z0-9-]{4,28}[a-z0-9]$/, "not a Google Cloud project id");
@@ -48,11 +48,26 @@ export const GkeConfig = z
     pollIntervalMs: z.int().min(1).max(600_000).default(5_000),
     /** How GKE API calls are retried; see `RetryPolicy`. */
     retry: RetryPolicy.prefault({}),
+    /**
+     * By region: the node pool a scale grows to fit its replicas (never shrunk). `maxNodes` counts
+     * the pool's nodes in all its zones.
+     */
+    capacity: NodePoolCapacities,
     /** How Deployments and Services are written in the clusters. */
     kubernetes: KubernetesSettings.prefault({}),
   })
   .superRefine((config, ctx) => {
     refineClusterChoice(config, ctx);
+    // The pool's name goes into a label selector: a GKE name is a valid label value, and nothing more.
+    for (const [region, { nodePool }] of Object.entries(config.capacity)) {
+      if (!ResourceName.safeParse(nodePool).success) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["capacity", region, "nodePool"],
+          message: `'${nodePool}' is not a valid GKE node pool name`,
+        });
+      }
+    }
     for (const [i, cluster] of config.clusters.entries()) {
       if (cluster.location && regionOf(cluster.location) !== cluster.region) {
         ctx.addIssue({

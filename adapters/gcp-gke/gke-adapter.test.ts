@@ -1,7 +1,8 @@
 import { OAuth2Client } from "google-auth-library";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { AdapterError } from "#core";
 import { createTestTls, startTlsFront } from "../../test/fakes/cloud-api.ts";
-import { type GkeFake, startGkeFake } from "../../test/fakes/gke.ts";
+import { type GkeClusterSpec, type GkeFake, gkeNodes, startGkeFake } from "../../test/fakes/gke.ts";
 import { devsimRawReader, type FakeKubernetes, startFakeKubernetes } from "../../test/fakes/kubernetes.ts";
 import { runManagedKubernetesContract } from "../../test/support/managed-kubernetes-contract.ts";
 import type { DeploymentTarget, RevisionSpec } from "../port.ts";
@@ -26,19 +27,27 @@ const authClient = (token: string): OAuth2Client => {
   return client;
 };
 
-/** A fake GKE API whose cluster endpoint is a fake Kubernetes API behind TLS, accepting the same access token. */
-const world = async () => {
+/**
+ * A fake GKE API whose cluster endpoint is a fake Kubernetes API behind TLS, accepting the same
+ * access token. The cluster's node pools register their nodes there, and again after each resize,
+ * as on GKE.
+ */
+const world = async (nodePools?: GkeClusterSpec["nodePools"]) => {
   const gke = await startGkeFake({ throttleRetrySeconds: 0, operationPolls: 1 });
   const kube = await startFakeKubernetes({ tokens: [gke.token], readyAfterMs: 50 });
   const tls = createTestTls();
   const front = await startTlsFront(kube.url, tls);
-  gke.addCluster({
+  const cluster = gke.addCluster({
     project: PROJECT,
     location: "europe-west1",
     name: "gke-euw1",
     endpoint: front.host,
     clusterCaCertificate: Buffer.from(tls.ca).toString("base64"),
+    ...(nodePools ? { nodePools } : {}),
   });
+  const registerNodes = (): void => kube.setNodes(gkeNodes(cluster));
+  gke.onPoolResized = registerNodes;
+  registerNodes();
   const config: GkeConfigInput = {
     projectId: PROJECT,
     clusters: [{ region: "europe-west1", name: "gke-euw1" }],
@@ -50,7 +59,7 @@ const world = async () => {
   const close = async (): Promise<void> => {
     await Promise.all([gke.close(), front.close(), kube.close()]);
   };
-  return { gke, kube, config, auth: { authClient: authClient(gke.token) }, close };
+  return { gke, kube, cluster, config, auth: { authClient: authClient(gke.token) }, close };
 };
 
 const target: DeploymentTarget = { workload: "contract", cloud: "gcp", region: "europe-west1" };
@@ -59,7 +68,7 @@ runManagedKubernetesContract({
   name: "gcp-gke",
   target,
   revision,
-  world,
+  world: () => world(),
   adapter: (w, impatient) => createGkeAdapter({ ...w.config, ...impatient }, w.auth),
 });
 
@@ -140,5 +149,245 @@ describe("GKE adapter: the GKE API, then the cluster's own API", () => {
       ok: false,
       problem: expect.stringContaining("projectId"),
     });
+  });
+});
+
+describe("GKE adapter: a scale grows the region's node pool to fit", () => {
+  let w: Awaited<ReturnType<typeof world>>;
+  const grown = { ...target, workload: "grown" };
+  const B = "europe-west1-b";
+
+  beforeAll(async () => {
+    w = await world([
+      { name: "web", nodeCount: 2, locations: [B] },
+      { name: "spread", nodeCount: 1, locations: [B, "europe-west1-c", "europe-west1-d"] },
+      { name: "burst", nodeCount: 1, locations: [B], autoscaling: true },
+      { name: "idle", nodeCount: 0, locations: [B, "europe-west1-c", "europe-west1-d"] },
+    ]);
+    await createGkeAdapter(w.config, w.auth).deploy(grown, revision, 1);
+  });
+  afterAll(async () => {
+    await w?.close();
+  });
+
+  type Capacity = NonNullable<GkeConfigInput["capacity"]>[string];
+  const adapter = (capacity: Capacity) =>
+    createGkeAdapter({ ...w.config, capacity: { "europe-west1": capacity } }, w.auth);
+  const web: Capacity = { nodePool: "web", podsPerNode: 2, maxNodes: 5 };
+  const pool = (name: string) => w.cluster.nodePools.find((p) => p.name === name);
+  /** The node counts asked of `setSize` for a pool, oldest first. */
+  const resizes = (name: string): unknown[] =>
+    w.gke.requests
+      .filter((r) => r.method === "POST" && r.path.endsWith(`/nodePools/${name}:setSize`))
+      .map((r) => JSON.parse(r.body).nodeCount);
+  /** The nodes the cluster's API lists for a pool. */
+  const nodesOf = (name: string) =>
+    w.kube
+      .objects("Node")
+      .filter((n) => JSON.stringify(n).includes(`"cloud.google.com/gke-nodepool":"${name}"`));
+  const nodeLists = () => w.kube.requests.filter((r) => r.path === "/api/v1/nodes");
+  const replicas = () => w.kube.object("Deployment", "devsim-grown", "grown-r4")?.spec;
+  const failure = async (promise: Promise<unknown>): Promise<AdapterError> => {
+    const error = await promise.then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    if (!(error instanceof AdapterError)) throw new Error(`expected an AdapterError, got ${String(error)}`);
+    return error;
+  };
+
+  test("a scale the pool's nodes fit reads the pool and lists its nodes, and resizes nothing", async () => {
+    await adapter(web).scale(grown, revision.number, 4);
+    expect(replicas()).toMatchObject({ replicas: 4 });
+    expect(w.gke.requests.map((r) => `${r.method} ${r.path}`)).toContain(
+      `GET /v1/projects/${PROJECT}/locations/europe-west1/clusters/gke-euw1/nodePools/web`,
+    );
+    expect(nodeLists().at(-1)?.query).toMatchObject({ labelSelector: "cloud.google.com/gke-nodepool=web" });
+    expect(resizes("web")).toEqual([]);
+    expect(pool("web")?.nodeCount).toBe(2);
+  });
+
+  test("a scale past them grows the pool with setSize, and the new nodes register", async () => {
+    await adapter(web).scale(grown, revision.number, 7);
+    expect(replicas()).toMatchObject({ replicas: 7 });
+    expect(resizes("web")).toEqual([4]);
+    expect(pool("web")?.nodeCount).toBe(4);
+    expect(nodesOf("web")).toHaveLength(4);
+  });
+
+  test("a scale down never shrinks the pool", async () => {
+    await adapter(web).scale(grown, revision.number, 1);
+    expect(replicas()).toMatchObject({ replicas: 1 });
+    expect(resizes("web")).toEqual([4]);
+    expect(pool("web")?.nodeCount).toBe(4);
+  });
+
+  test("the pool grows no further than maxNodes", async () => {
+    await adapter(web).scale(grown, revision.number, 40);
+    expect(resizes("web")).toEqual([4, 5]);
+    expect(nodesOf("web")).toHaveLength(5);
+    await adapter(web).scale(grown, revision.number, 60);
+    expect(resizes("web")).toEqual([4, 5]);
+  });
+
+  test("without a capacity setting the pool is left alone", async () => {
+    const lists = nodeLists().length;
+    await createGkeAdapter(w.config, w.auth).scale(grown, revision.number, 80);
+    expect(resizes("web")).toEqual([4, 5]);
+    expect(nodeLists()).toHaveLength(lists);
+  });
+
+  test("a pool across zones is sized per zone, its total within maxNodes", async () => {
+    const spread: Capacity = { nodePool: "spread", podsPerNode: 1, maxNodes: 7 };
+    await adapter(spread).scale(grown, revision.number, 5);
+    // Two a zone in three zones: the 5 nodes needed, rounded up to what GKE can size.
+    expect(resizes("spread")).toEqual([2]);
+    expect(nodesOf("spread")).toHaveLength(6);
+    // Three a zone would be 9, past maxNodes 7.
+    await adapter(spread).scale(grown, revision.number, 20);
+    expect(resizes("spread")).toEqual([2]);
+    expect(pool("spread")?.nodeCount).toBe(2);
+  });
+
+  test("a zone short of nodes is not taken for a smaller pool", async () => {
+    const spread: Capacity = { nodePool: "spread", podsPerNode: 1, maxNodes: 9 };
+    // One node of zone b is being repaired: 5 nodes listed, the pool still holds 2 a zone.
+    const [repaired, ...others] = gkeNodes(w.cluster).filter(
+      (n) => n.labels?.["cloud.google.com/gke-nodepool"] === "spread",
+    );
+    expect(repaired?.labels?.["topology.kubernetes.io/zone"]).toBe(B);
+    w.kube.setNodes(gkeNodes(w.cluster).filter((n) => n.name !== repaired?.name));
+    expect(others).toHaveLength(5);
+    await adapter(spread).scale(grown, revision.number, 6);
+    expect(resizes("spread")).toEqual([2]);
+    await adapter(spread).scale(grown, revision.number, 7);
+    expect(resizes("spread")).toEqual([2, 3]);
+    expect(nodesOf("spread")).toHaveLength(9);
+  });
+
+  test("an autoscaled pool is left alone: the scale fails as unavailable after the replicas are set", async () => {
+    const lists = nodeLists().length;
+    const error = await failure(
+      adapter({ nodePool: "burst", podsPerNode: 1, maxNodes: 9 }).scale(grown, revision.number, 3),
+    );
+    expect(error).toMatchObject({
+      failure: "unavailable",
+      cloud: "gcp",
+      message: expect.stringContaining("node pool 'burst'"),
+    });
+    expect(error.message).toContain("the node pool autoscales");
+    expect(error.cause).toMatchObject({ failure: "invalid" });
+    expect(replicas()).toMatchObject({ replicas: 3 });
+    expect(resizes("burst")).toEqual([]);
+    expect(nodeLists()).toHaveLength(lists);
+  });
+
+  test("a resize refused for another operation is judged again from a fresh read", async () => {
+    const reads = () =>
+      w.gke.requests.filter((r) => r.method === "GET" && r.path.endsWith("/nodePools/web")).length;
+    const before = { reads: reads(), lists: nodeLists().length };
+    await w.gke.faults.inject("conflict", 1);
+    await adapter({ ...web, maxNodes: 6 }).scale(grown, revision.number, 12);
+    expect(resizes("web")).toEqual([4, 5, 6, 6]);
+    expect(reads() - before.reads).toBe(2);
+    expect(nodeLists().length - before.lists).toBe(2);
+    expect(pool("web")?.nodeCount).toBe(6);
+  });
+
+  test("a pool being changed is judged once it is RUNNING again", async () => {
+    const web6 = pool("web");
+    if (!web6) throw new Error("no pool");
+    web6.status = "RECONCILING";
+    let reads = 0;
+    w.gke.onRequest = (r) => {
+      if (r.method !== "GET" || !r.path.endsWith("/nodePools/web")) return;
+      reads += 1;
+      // The upgrade under way ends before the second read.
+      if (reads === 2) web6.status = "RUNNING";
+    };
+    try {
+      await adapter({ ...web, maxNodes: 7 }).scale(grown, revision.number, 14);
+    } finally {
+      w.gke.onRequest = undefined;
+    }
+    expect(reads).toBe(2);
+    expect(resizes("web").at(-1)).toBe(7);
+  });
+
+  test("failures are typed: a missing pool, throttling past the budget, a refused node list, maxNodes below the zones", async () => {
+    const missing = await failure(adapter({ ...web, nodePool: "gone" }).scale(grown, revision.number, 2));
+    expect(missing).toMatchObject({
+      failure: "unavailable",
+      message: expect.stringContaining("node pool 'gone'"),
+    });
+    expect(missing.cause).toMatchObject({ failure: "not_found", cloud: "gcp" });
+
+    // An adapter that has already reached the cluster, so only the pool's read meets the throttling.
+    const warm = adapter(web);
+    await warm.describe(grown, revision.number);
+    await w.gke.faults.inject("throttle", 20);
+    try {
+      const throttled = await failure(warm.scale(grown, revision.number, 2));
+      expect(throttled).toMatchObject({
+        failure: "unavailable",
+        message: expect.stringContaining("node pool 'web'"),
+      });
+      expect(throttled.cause).toMatchObject({
+        failure: "throttled",
+        message: expect.stringContaining("RESOURCE_EXHAUSTED"),
+      });
+    } finally {
+      await w.gke.faults.clear();
+    }
+
+    // The cluster stops taking the token between the scale and the node list: no RBAC to list nodes.
+    w.gke.onRequest = (r) => {
+      if (r.path.endsWith("/nodePools/web")) w.kube.tokens?.delete(w.gke.token);
+    };
+    try {
+      const refused = await failure(adapter(web).scale(grown, revision.number, 2));
+      expect(refused.cause).toMatchObject({
+        failure: "unauthorized",
+        message: expect.stringContaining("list nodes"),
+      });
+    } finally {
+      w.gke.onRequest = undefined;
+      w.kube.tokens?.add(w.gke.token);
+    }
+
+    const tooFew = await failure(
+      adapter({ nodePool: "idle", podsPerNode: 1, maxNodes: 2 }).scale(grown, revision.number, 30),
+    );
+    expect(tooFew.cause).toMatchObject({
+      failure: "invalid",
+      message: expect.stringContaining("fewer than the pool's 3 zones"),
+    });
+  });
+
+  test("check: each capacity pool is found, not autoscaled, and its nodes listable", async () => {
+    const lines = async (nodePool: string) =>
+      (await check({ ...w.config, capacity: { "europe-west1": { ...web, nodePool } } }, w.auth)).filter((l) =>
+        l.target.includes("node pool"),
+      );
+    expect(await lines("web")).toEqual([{ target: "gcp europe-west1: node pool web", ok: true }]);
+    expect(await lines("burst")).toEqual([
+      expect.objectContaining({ ok: false, problem: expect.stringContaining("autoscales") }),
+    ]);
+    expect(await lines("gone")).toEqual([
+      expect.objectContaining({
+        ok: false,
+        problem: expect.stringContaining("NOT_FOUND"),
+        fix: expect.stringContaining("RBAC"),
+      }),
+    ]);
+  });
+
+  test("capacity is refused for a region not served, or a pool name GKE would not take", () => {
+    expect(() => createGkeAdapter({ ...w.config, capacity: { "us-east1": web } })).toThrow(
+      'at capacity["us-east1"]',
+    );
+    expect(() =>
+      createGkeAdapter({ ...w.config, capacity: { "europe-west1": { ...web, nodePool: "web,x!=y" } } }),
+    ).toThrow('at capacity["europe-west1"].nodePool');
   });
 });

@@ -1,13 +1,17 @@
 import { z } from "zod";
 import { AdapterError } from "#core";
-import { createKubernetesAdapter } from "../kubernetes/index.ts";
+import { createKubernetesAdapter, type KubernetesAdapter } from "../kubernetes/index.ts";
 import { managedKubernetesAdapter } from "../managed-kubernetes/index.ts";
 import type { CloudAdapter } from "../port.ts";
 import { createGkeClusters, type GkeAuth, type GkeClusters } from "./clusters.ts";
 import { GkeConfig, type GkeConfigInput, gkeRegions } from "./config.ts";
 import { CLOUD } from "./errors.ts";
+import { createGkeNodePoolGrowth } from "./node-pool-growth.ts";
 
-/** The GKE adapter: the port, plus node pool resizing for failovers that need capacity. */
+/**
+ * The GKE adapter: the port, plus node pool resizing; with `capacity` set for a region, a scale grows
+ * that region's node pool to fit the replicas.
+ */
 export interface GkeAdapter extends CloudAdapter {
   /** Resizes a node pool and waits for GKE's operation to finish. */
   scaleNodePool(region: string, pool: string, count: number): Promise<void>;
@@ -17,7 +21,8 @@ export interface GkeAdapter extends CloudAdapter {
 export interface GkeParts {
   readonly config: GkeConfig;
   readonly clusters: GkeClusters;
-  readonly kubernetes: CloudAdapter;
+  /** The Kubernetes layer over the clusters GKE hands out. */
+  readonly kubernetes: KubernetesAdapter;
 }
 
 /** Validates the configuration (AdapterError `invalid` naming the fields) and wires GKE to the Kubernetes layer. */
@@ -49,9 +54,16 @@ export const assembleGke = (input: GkeConfigInput, auth: GkeAuth = {}): GkeParts
  * await gke.deploy({ workload: "shop", cloud: "gcp", region: "europe-west1" }, revision, 3);
  */
 export const createGkeAdapter = (config: GkeConfigInput, auth: GkeAuth = {}): GkeAdapter => {
-  const { clusters, kubernetes } = assembleGke(config, auth);
+  const { config: parsed, clusters, kubernetes } = assembleGke(config, auth);
+  const growth = createGkeNodePoolGrowth(clusters, kubernetes, parsed.retry);
   return {
-    ...managedKubernetesAdapter(clusters, kubernetes),
+    ...managedKubernetesAdapter(clusters, kubernetes, {
+      capacity: parsed.capacity,
+      // The shared growth gives the nodes needed, already within maxNodes; GKE also needs maxNodes
+      // itself, to keep a size set per zone within it.
+      grow: (region, pool, atLeast) =>
+        growth.grow(region, pool, atLeast, parsed.capacity[region]?.maxNodes ?? atLeast),
+    }),
     scaleNodePool: (region, pool, count) => clusters.scaleNodePool(region, pool, count),
   };
 };

@@ -10,9 +10,13 @@ import {
 } from "../../test/fakes/kubernetes.ts";
 import { closeTestServers, deadUrl } from "../../test/support/http-servers.ts";
 import { runAdapterContract } from "../contract.ts";
-import type { CloudAdapter, DeploymentTarget, RevisionSpec } from "../port.ts";
+import type { DeploymentTarget, RevisionSpec } from "../port.ts";
 import type { ClusterAccess } from "./cluster-access.ts";
-import { createKubernetesAdapter, type KubernetesAdapterOptions } from "./kubernetes-adapter.ts";
+import {
+  createKubernetesAdapter,
+  type KubernetesAdapter,
+  type KubernetesAdapterOptions,
+} from "./kubernetes-adapter.ts";
 
 const revision = (over: Partial<RevisionSpec> = {}): RevisionSpec => ({
   number: 3,
@@ -74,7 +78,7 @@ const TOKEN = "ya29.wire-token";
 const fixture = async (
   over: Partial<KubernetesAdapterOptions> = {},
   fakeOptions: FakeKubernetesOptions = {},
-): Promise<{ fake: FakeKubernetes; adapter: CloudAdapter }> => {
+): Promise<{ fake: FakeKubernetes; adapter: KubernetesAdapter }> => {
   const fake = await startFakeKubernetes({ tokens: [TOKEN], ...fakeOptions });
   open.push(fake);
   const adapter = createKubernetesAdapter({
@@ -523,6 +527,48 @@ describe("kubernetes adapter on the wire", () => {
 
     await up.faults.inject("throttle", 100);
     expect((await adapter.regions())[0]).toEqual({ region: "europe-west1", available: true });
+  });
+
+  test("listNodes sends the label selector and follows every page of the NodeList", async () => {
+    const { fake, adapter } = await fixture({}, { retryAfterSeconds: 0 });
+    // More than a page (500), so the list is only whole if `continue` is followed.
+    const pool = Array.from({ length: 1_203 }, (_, i) => ({
+      name: `gke-pool-web-${String(i).padStart(4, "0")}`,
+      labels: { "cloud.google.com/gke-nodepool": "web", "topology.kubernetes.io/zone": "europe-west1-b" },
+    }));
+    fake.setNodes([
+      ...pool,
+      { name: "gke-pool-batch-0001", labels: { "cloud.google.com/gke-nodepool": "batch" } },
+    ]);
+    await fake.faults.inject("throttle", 1);
+    const nodes = await adapter.listNodes("europe-west1", "cloud.google.com/gke-nodepool=web");
+    expect(nodes).toHaveLength(1_203);
+    expect(new Set(nodes.map((n) => n.name)).size).toBe(1_203);
+    expect(nodes[0]?.labels).toMatchObject({ "topology.kubernetes.io/zone": "europe-west1-b" });
+    const lists = fake.requests.filter((r) => r.path === "/api/v1/nodes");
+    // The throttled first page is asked again; then two more pages.
+    expect(
+      lists.map((r) => [r.status, r.query.labelSelector, r.query.limit, r.query.continue !== undefined]),
+    ).toEqual([
+      [429, "cloud.google.com/gke-nodepool=web", "500", false],
+      [200, "cloud.google.com/gke-nodepool=web", "500", false],
+      [200, "cloud.google.com/gke-nodepool=web", "500", true],
+      [200, "cloud.google.com/gke-nodepool=web", "500", true],
+    ]);
+    expect(await adapter.listNodes("europe-west1", "cloud.google.com/gke-nodepool=none")).toEqual([]);
+  });
+
+  test("listNodes fails as invalid for a region without a cluster or a selector the server refuses", async () => {
+    const { fake, adapter } = await fixture();
+    expect(await failureOf(adapter.listNodes("mars-1", "a=b"))).toMatchObject({
+      failure: "invalid",
+      message: expect.stringContaining("region 'mars-1' has no cluster configured"),
+    });
+    expect(fake.requests).toHaveLength(0);
+    expect(await failureOf(adapter.listNodes("europe-west1", "a in b"))).toMatchObject({
+      failure: "invalid",
+      message: expect.stringContaining("list nodes (a in b)"),
+    });
   });
 
   test("calls that cannot succeed fail as invalid before anything is sent", async () => {

@@ -1,4 +1,4 @@
-import type { V1Deployment, V1Service } from "@kubernetes/client-node";
+import type { V1Deployment, V1NodeList, V1Service } from "@kubernetes/client-node";
 import { z } from "zod";
 import { AdapterError, type Cloud, retry } from "#core";
 import type { CloudAdapter, DeploymentStatus, DeploymentTarget, RevisionSpec } from "../port.ts";
@@ -24,7 +24,25 @@ export interface KubernetesAdapterOptions extends KubernetesSettingsInput {
   readonly regions: readonly string[];
 }
 
+/** One Node of a cluster, as much of it as the clouds' adapters read. */
+export interface ClusterNode {
+  readonly name: string;
+  readonly labels: Readonly<Record<string, string>>;
+}
+
+/** The Kubernetes layer: the port, plus the reads of a cluster that the clouds' adapters build on. */
+export interface KubernetesAdapter extends CloudAdapter {
+  /**
+   * The Nodes of the region's cluster that match `labelSelector` (e.g. a node pool's label), every
+   * page of the list. Needs RBAC `list` on `nodes`.
+   */
+  listNodes(region: string, labelSelector: string): Promise<ClusterNode[]>;
+}
+
 const Regions = z.array(z.string().min(1)).min(1);
+
+/** Nodes asked for per page of a list; the API server pages the rest by `continue`. */
+const NODES_PER_PAGE = 500;
 
 const Revision = z.object({
   number: z.int().min(0),
@@ -60,7 +78,7 @@ const terminating = (d: V1Deployment): boolean => d.metadata?.deletionTimestamp 
  *   clusters: async (region) => ({ name: `gke-${region}`, server, caData, token: () => auth.getAccessToken() }),
  * });
  */
-export const createKubernetesAdapter = (options: KubernetesAdapterOptions): CloudAdapter => {
+export const createKubernetesAdapter = (options: KubernetesAdapterOptions): KubernetesAdapter => {
   const { cloud, clusters, regions: regionList, ...rest } = options;
   const parsed = KubernetesSettings.safeParse(rest);
   if (!parsed.success) {
@@ -290,6 +308,27 @@ export const createKubernetesAdapter = (options: KubernetesAdapterOptions): Clou
         }
       };
       return Promise.all(regions.data.map(async (region) => ({ region, available: await probe(region) })));
+    },
+
+    async listNodes(region, labelSelector) {
+      if (!known.has(region)) throw invalid("list nodes", `region '${region}' has no cluster configured`);
+      // Each page is its own call, retried on its own: a retry does not start the list over.
+      const found: ClusterNode[] = [];
+      let next: string | undefined;
+      do {
+        const from = next;
+        const page: V1NodeList = await run("list", region, `nodes (${labelSelector})`, (c) =>
+          c.core.listNode(
+            { labelSelector, limit: NODES_PER_PAGE, ...(from ? { _continue: from } : {}) },
+            c.call,
+          ),
+        );
+        for (const node of page.items) {
+          found.push({ name: node.metadata?.name ?? "", labels: { ...node.metadata?.labels } });
+        }
+        next = page.metadata?._continue || undefined;
+      } while (next);
+      return found;
     },
   };
 };

@@ -1,10 +1,14 @@
+import { createHash } from "node:crypto";
 import { type CloudReply, type FaultPlan, type RecordedRequest, startCloudApi } from "./cloud-api.ts";
+import type { FakeNodeSpec } from "./kubernetes.ts";
 
 // A fake GKE API (container.googleapis.com v1) serving what the GKE adapter uses, as the REST
 // transport of `@google-cloud/container` sends it (https://cloud.google.com/kubernetes-engine/docs/reference/rest):
 // - projects.locations.clusters list/get (`locations/-` lists every location),
 // - projects.locations.clusters.nodePools get and `:setSize`, which answers an Operation,
 // - projects.locations.operations get, DONE after a few polls,
+// - node pools across zones (`locations`), sized per zone as `setSize` sizes them; `gkeNodes` gives
+//   the Kubernetes Nodes a cluster's pools register, for a fake Kubernetes API to list,
 // - enums as numbers when the request asks `$alt=json;enum-encoding=int`, as names otherwise,
 // - errors as `{ error: { code, message, status, details } }` with a google.rpc.RequestInfo
 //   (and a google.rpc.RetryInfo when throttled), https://cloud.google.com/apis/design/errors.
@@ -34,8 +38,10 @@ export type FakeNodePoolStatus = keyof typeof POOL_STATUS;
 
 export interface FakeNodePool {
   readonly name: string;
-  /** The pool's size now (GKE's API shows only `initialNodeCount`; the fake keeps the truth). */
+  /** The pool's size now, per zone (GKE's API shows only `initialNodeCount`; the fake keeps the truth). */
   nodeCount: number;
+  /** The zones its nodes are in; a pool holds `nodeCount` nodes in each. */
+  readonly locations: readonly string[];
   readonly initialNodeCount: number;
   status: FakeNodePoolStatus;
   autoscaling: boolean;
@@ -61,7 +67,16 @@ export interface GkeClusterSpec {
   readonly endpoint?: string;
   readonly clusterCaCertificate?: string;
   readonly status?: FakeClusterStatus;
-  readonly nodePools?: readonly { name: string; nodeCount: number; autoscaling?: boolean }[];
+  /**
+   * Default one `default-pool` of 3 nodes per zone. A pool's `locations` default to the cluster's zone
+   * (zonal cluster) or the region's zones b, c and d (regional cluster, as GKE makes them).
+   */
+  readonly nodePools?: readonly {
+    name: string;
+    nodeCount: number;
+    autoscaling?: boolean;
+    locations?: readonly string[];
+  }[];
 }
 
 export interface GkeFakeOptions {
@@ -82,6 +97,8 @@ export interface GkeFake {
   readonly faults: FaultPlan;
   /** Sees each request before anything else, e.g. to inject a fault at a precise moment. */
   onRequest: ((request: RecordedRequest) => void) | undefined;
+  /** Told when a resize has finished, e.g. to register the pool's new nodes with `gkeNodes`. */
+  onPoolResized: ((cluster: FakeGkeCluster, pool: FakeNodePool) => void) | undefined;
   addCluster(spec: GkeClusterSpec): FakeGkeCluster;
   cluster(project: string, location: string, name: string): FakeGkeCluster | undefined;
   close(): Promise<void>;
@@ -104,6 +121,42 @@ const googleError = (
     },
   },
 });
+
+/** A location's region: a zone's (`europe-west1-b` → `europe-west1`), or the region itself. */
+const regionOf = (location: string): string => /^(.+[0-9])-[a-z]$/.exec(location)?.[1] ?? location;
+
+/** Eight hex digits standing for GKE's id of a pool's instance group in one zone. */
+const groupId = (c: FakeGkeCluster, p: FakeNodePool, zone: string): string =>
+  createHash("sha256").update(`${c.project}/${c.name}/${p.name}/${zone}`).digest("hex").slice(0, 8);
+
+/** The zones of a cluster's node pools, each once. */
+const clusterZones = (c: FakeGkeCluster): string[] => [...new Set(c.nodePools.flatMap((p) => p.locations))];
+
+/**
+ * The Kubernetes Nodes a cluster's node pools register, as GKE names and labels them: for each pool
+ * and each of its zones, `nodeCount` nodes `gke-<cluster>-<pool>-<group>-<suffix>` labelled
+ * `cloud.google.com/gke-nodepool` (https://cloud.google.com/kubernetes-engine/docs/concepts/node-pools)
+ * and with the well-known zone and region labels.
+ */
+export const gkeNodes = (c: FakeGkeCluster): FakeNodeSpec[] =>
+  c.nodePools.flatMap((p) =>
+    p.locations.flatMap((zone) =>
+      Array.from({ length: p.nodeCount }, (_, i) => {
+        const name = `gke-${c.name}-${p.name}-${groupId(c, p, zone)}-${i.toString(36).padStart(4, "0")}`;
+        return {
+          name,
+          labels: {
+            "cloud.google.com/gke-nodepool": p.name,
+            "cloud.google.com/machine-family": "e2",
+            "node.kubernetes.io/instance-type": "e2-standard-4",
+            "topology.kubernetes.io/region": regionOf(zone),
+            "topology.kubernetes.io/zone": zone,
+          },
+          providerID: `gce://${c.project}/${zone}/${name}`,
+        };
+      }),
+    ),
+  );
 
 interface PendingOperation {
   readonly body: Record<string, unknown>;
@@ -135,7 +188,8 @@ export const startGkeFake = async (options: GkeFakeOptions = {}): Promise<GkeFak
     endpoint: c.endpoint,
     status: enumValue(CLUSTER_STATUS, c.status, request),
     currentMasterVersion: "1.33.2-gke.1000",
-    currentNodeCount: c.nodePools.reduce((sum, p) => sum + p.nodeCount, 0),
+    currentNodeCount: c.nodePools.reduce((sum, p) => sum + p.nodeCount * p.locations.length, 0),
+    locations: clusterZones(c),
     masterAuth: { clusterCaCertificate: c.clusterCaCertificate },
     nodePools: c.nodePools.map((p) => poolBody(c, p, request)),
   });
@@ -146,6 +200,11 @@ export const startGkeFake = async (options: GkeFakeOptions = {}): Promise<GkeFak
     status: enumValue(POOL_STATUS, p.status, request),
     selfLink: `https://container.googleapis.com/v1/projects/${c.project}/locations/${c.location}/clusters/${c.name}/nodePools/${p.name}`,
     config: { machineType: "e2-standard-4" },
+    locations: p.locations,
+    instanceGroupUrls: p.locations.map(
+      (zone) =>
+        `https://www.googleapis.com/compute/v1/projects/${c.project}/zones/${zone}/instanceGroupManagers/gke-${c.name}-${p.name}-${groupId(c, p, zone)}-grp`,
+    ),
     ...(p.autoscaling ? { autoscaling: { enabled: true, minNodeCount: 1, maxNodeCount: 10 } } : {}),
   });
 
@@ -245,6 +304,7 @@ export const startGkeFake = async (options: GkeFakeOptions = {}): Promise<GkeFak
           pool.nodeCount = nodeCount as number;
           pool.status = "RUNNING";
           running.delete(cluster);
+          fake.onPoolResized?.(cluster, pool);
         },
       };
       operations.set(id, op);
@@ -304,6 +364,7 @@ export const startGkeFake = async (options: GkeFakeOptions = {}): Promise<GkeFak
 
   const fake: GkeFake = {
     onRequest: undefined,
+    onPoolResized: undefined,
     url: api.url,
     port: api.port,
     token,
@@ -320,6 +381,12 @@ export const startGkeFake = async (options: GkeFakeOptions = {}): Promise<GkeFak
         nodePools: (spec.nodePools ?? [{ name: "default-pool", nodeCount: 3 }]).map((p) => ({
           name: p.name,
           nodeCount: p.nodeCount,
+          locations: [
+            ...(p.locations ??
+              (regionOf(spec.location) === spec.location
+                ? ["b", "c", "d"].map((zone) => `${spec.location}-${zone}`)
+                : [spec.location])),
+          ],
           initialNodeCount: p.nodeCount,
           status: "RUNNING",
           autoscaling: p.autoscaling ?? false,

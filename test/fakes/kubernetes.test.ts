@@ -351,6 +351,116 @@ describe("fake Kubernetes API: deletion", () => {
   });
 });
 
+describe("fake Kubernetes API: nodes", () => {
+  const pool = (name: string, zone: string) => ({
+    name,
+    labels: {
+      "cloud.google.com/gke-nodepool": name.split("-")[0] ?? "",
+      "topology.kubernetes.io/zone": zone,
+    },
+  });
+  const names = (list: unknown): unknown[] =>
+    ((at(list, "items") as unknown[] | undefined) ?? []).map((n) => at(n, "metadata", "name"));
+
+  test("lists the nodes a test registered as a NodeList, filtered by label selector", async () => {
+    const fake = await start();
+    fake.setNodes([
+      pool("web-b", "europe-west1-b"),
+      pool("web-c", "europe-west1-c"),
+      pool("batch-b", "europe-west1-b"),
+    ]);
+    const all = await call(fake, "GET", "/api/v1/nodes");
+    expect(all.status).toBe(200);
+    expect(all.json).toMatchObject({
+      kind: "NodeList",
+      apiVersion: "v1",
+      metadata: { resourceVersion: expect.any(String) },
+    });
+    // Sorted by name, as etcd keys are; list items carry no kind of their own.
+    expect(names(all.json)).toEqual(["batch-b", "web-b", "web-c"]);
+    expect(at(all.json, "items", 0, "kind")).toBeUndefined();
+    expect(at(all.json, "items", 0, "metadata", "labels")).toEqual({
+      "cloud.google.com/gke-nodepool": "batch",
+      "topology.kubernetes.io/zone": "europe-west1-b",
+      "kubernetes.io/hostname": "batch-b",
+      "kubernetes.io/os": "linux",
+      "kubernetes.io/arch": "amd64",
+    });
+    expect(at(all.json, "items", 0, "status", "conditions", 0)).toMatchObject({
+      type: "Ready",
+      status: "True",
+    });
+
+    const selector = (s: string) => call(fake, "GET", `/api/v1/nodes?labelSelector=${encodeURIComponent(s)}`);
+    expect(names((await selector("cloud.google.com/gke-nodepool=web")).json)).toEqual(["web-b", "web-c"]);
+    expect(
+      names(
+        (await selector("cloud.google.com/gke-nodepool==web,topology.kubernetes.io/zone!=europe-west1-b"))
+          .json,
+      ),
+    ).toEqual(["web-c"]);
+    expect(names((await selector("cloud.google.com/gke-nodepool in (batch, other)")).json)).toEqual([
+      "batch-b",
+    ]);
+    expect(names((await selector("cloud.google.com/gke-nodepool notin (batch)")).json)).toEqual([
+      "web-b",
+      "web-c",
+    ]);
+    expect(names((await selector("!topology.kubernetes.io/zone")).json)).toEqual([]);
+    expect(names((await selector("cloud.google.com/gke-nodepool=gone")).json)).toEqual([]);
+    expect(await selector("a=b=c")).toMatchObject({
+      status: 400,
+      json: { kind: "Status", reason: "BadRequest" },
+    });
+  });
+
+  test("pages a list by limit and continue, counting what is left", async () => {
+    const fake = await start();
+    fake.setNodes(["n1", "n2", "n3", "n4", "n5"].map((name) => ({ name })));
+    const first = await call(fake, "GET", "/api/v1/nodes?limit=2");
+    expect(names(first.json)).toEqual(["n1", "n2"]);
+    expect(at(first.json, "metadata", "remainingItemCount")).toBe(3);
+    const token = String(at(first.json, "metadata", "continue"));
+    const second = await call(fake, "GET", `/api/v1/nodes?limit=2&continue=${encodeURIComponent(token)}`);
+    expect(names(second.json)).toEqual(["n3", "n4"]);
+    const third = await call(
+      fake,
+      "GET",
+      `/api/v1/nodes?limit=2&continue=${encodeURIComponent(String(at(second.json, "metadata", "continue")))}`,
+    );
+    expect(names(third.json)).toEqual(["n5"]);
+    expect(at(third.json, "metadata", "continue")).toBeUndefined();
+    expect((await call(fake, "GET", "/api/v1/nodes?continue=not-a-token")).status).toBe(400);
+  });
+
+  test("setNodes registers, keeps and removes nodes; a node reads by name; nodes are read only", async () => {
+    const fake = await start();
+    fake.setNodes([{ name: "n1" }, { name: "n2", ready: false }]);
+    const n1 = await call(fake, "GET", "/api/v1/nodes/n1");
+    expect(n1.json).toMatchObject({ kind: "Node", apiVersion: "v1", metadata: { name: "n1" } });
+    expect(at((await call(fake, "GET", "/api/v1/nodes/n2")).json, "status", "conditions", 0, "status")).toBe(
+      "False",
+    );
+
+    fake.setNodes([{ name: "n1" }, { name: "n3", providerID: "gce://p/europe-west1-b/n3" }]);
+    expect(at((await call(fake, "GET", "/api/v1/nodes/n1")).json, "metadata", "uid")).toBe(
+      at(n1.json, "metadata", "uid"),
+    );
+    expect((await call(fake, "GET", "/api/v1/nodes/n2")).json).toMatchObject({
+      code: 404,
+      reason: "NotFound",
+    });
+    expect(fake.object("Node", null, "n3")).toMatchObject({
+      spec: { providerID: "gce://p/europe-west1-b/n3" },
+    });
+    expect(fake.objects("Node")).toHaveLength(2);
+    expect((await call(fake, "DELETE", "/api/v1/nodes/n1")).status).toBe(405);
+    expect(at((await call(fake, "GET", "/api/v1")).json, "resources")).toContainEqual(
+      expect.objectContaining({ name: "nodes", kind: "Node", verbs: ["get", "list"] }),
+    );
+  });
+});
+
 describe("fake Kubernetes API: access, discovery and recording", () => {
   test("refuses requests without an accepted bearer token", async () => {
     const fake = await start();

@@ -1,5 +1,6 @@
 // A local Kubernetes API server for the subset devsim uses: namespaces, Deployments (with the scale
-// subresource) and Services, written by server-side apply, served over plain http. Shaped after
+// subresource) and Services, written by server-side apply, and Nodes, read only (a test says which
+// exist), served over plain http. Shaped after
 // https://kubernetes.io/docs/reference/kubernetes-api/ and the API conventions
 // (https://github.com/kubernetes/community/blob/master/contributors/devel/sig-architecture/api-conventions.md).
 // Deployment status moves over time as a controller would move it, computed when read.
@@ -32,8 +33,10 @@ import {
   ServiceSpec,
 } from "./kubernetes/api-objects.ts";
 import { controllerStatus, imageOf } from "./kubernetes/deployment-controller.ts";
+import { createFakeNodes, type FakeNodeSpec } from "./kubernetes/nodes.ts";
 
 export type { FakeKind } from "./kubernetes/api-objects.ts";
+export type { FakeNodeSpec } from "./kubernetes/nodes.ts";
 export { devsimRawReader } from "./kubernetes/raw-reader.ts";
 
 /** One request as it arrived, and what it was answered. */
@@ -80,6 +83,11 @@ export interface FakeKubernetes {
   readonly tokens: Set<string> | null;
   /** Pods of Deployments running `image` never become ready, so their rollouts hit their progress deadline. */
   stall(image: string): void;
+  /**
+   * Makes the registered Nodes exactly `nodes`: new names register, absent ones go, the others keep
+   * their uid and age. A cloud's node pools do this on a real cluster.
+   */
+  setNodes(nodes: readonly FakeNodeSpec[]): void;
   /** An object as a GET would show it now, status included; faults do not apply. */
   object(kind: FakeKind, namespace: string | null, name: string): Json | undefined;
   /** Every object of a kind, as GETs would show them. */
@@ -106,6 +114,7 @@ interface Stored {
 }
 
 type Route =
+  | { readonly nodes: true; readonly name: string | null }
   | {
       readonly kind: FakeKind;
       readonly namespace: string | null;
@@ -137,6 +146,7 @@ export const startFakeKubernetes = async (options: FakeKubernetesOptions = {}): 
   const keyOf = (kind: FakeKind, namespace: string | null, name: string): string =>
     `${kind}/${namespace ?? ""}/${name}`;
   const nextVersion = (): string => String(++resourceVersion);
+  const nodes = createFakeNodes({ nextVersion, resourceVersion: () => String(resourceVersion) });
 
   /** Takes one call of a pending fault, if any is left. */
   const take = (fault: ContractFault): boolean => {
@@ -545,7 +555,10 @@ export const startFakeKubernetes = async (options: FakeKubernetesOptions = {}): 
     const known = DISCOVERY[trimmed];
     if (known) return { discovery: known };
     const d = decodeURIComponent;
-    let m = /^\/api\/v1\/namespaces\/([^/]+)$/.exec(trimmed);
+    if (trimmed === "/api/v1/nodes") return { nodes: true, name: null };
+    let m = /^\/api\/v1\/nodes\/([^/]+)$/.exec(trimmed);
+    if (m?.[1]) return { nodes: true, name: d(m[1]) };
+    m = /^\/api\/v1\/namespaces\/([^/]+)$/.exec(trimmed);
     if (m?.[1]) return { kind: "Namespace", namespace: null, name: d(m[1]), scale: false };
     m = /^\/api\/v1\/namespaces\/([^/]+)\/services\/([^/]+)$/.exec(trimmed);
     if (m?.[1] && m[2]) return { kind: "Service", namespace: d(m[1]), name: d(m[2]), scale: false };
@@ -566,14 +579,15 @@ export const startFakeKubernetes = async (options: FakeKubernetesOptions = {}): 
     now: number,
   ): { code: number; body: Json } => {
     if (!route) throw new Refusal(404, "NotFound", "the server could not find the requested resource");
-    if ("discovery" in route) {
+    if ("discovery" in route || "nodes" in route) {
       if (method !== "GET")
         throw new Refusal(
           405,
           "MethodNotAllowed",
           "the server does not allow this method on the requested resource",
         );
-      return { code: 200, body: route.discovery };
+      if ("discovery" in route) return { code: 200, body: route.discovery };
+      return { code: 200, body: route.name === null ? nodes.list(query) : nodes.get(route.name) };
     }
     const key = keyOf(route.kind, route.namespace, route.name);
     const found = store.get(key);
@@ -705,13 +719,18 @@ export const startFakeKubernetes = async (options: FakeKubernetesOptions = {}): 
     stall(image) {
       stalled.add(image);
     },
+    setNodes(specs) {
+      nodes.set(specs);
+    },
     object(kind, namespace, name) {
+      if (kind === "Node") return nodes.all().find((n) => isObject(n.metadata) && n.metadata.name === name);
       const now = Date.now();
       purge(now);
       const s = store.get(keyOf(kind, namespace, name));
       return s && view(s, now);
     },
     objects(kind) {
+      if (kind === "Node") return nodes.all();
       const now = Date.now();
       purge(now);
       return [...store.values()].filter((s) => s.kind === kind).map((s) => view(s, now));

@@ -4,7 +4,7 @@ import { z } from "zod";
 // the discovery documents, after https://kubernetes.io/docs/reference/kubernetes-api/.
 
 export type Json = Record<string, unknown>;
-export type FakeKind = "Namespace" | "Deployment" | "Service";
+export type FakeKind = "Namespace" | "Deployment" | "Service" | "Node";
 
 /** A timestamp as the API server writes it, to the second. */
 export const iso = (ms: number): string => new Date(ms).toISOString().replace(/\.\d+Z$/, "Z");
@@ -48,6 +48,7 @@ export const RESOURCES: Record<FakeKind, { group: string; plural: string; apiVer
   Namespace: { group: "", plural: "namespaces", apiVersion: "v1" },
   Deployment: { group: "apps", plural: "deployments", apiVersion: "apps/v1" },
   Service: { group: "", plural: "services", apiVersion: "v1" },
+  Node: { group: "", plural: "nodes", apiVersion: "v1" },
 };
 
 export const qualified = (kind: FakeKind): string => {
@@ -209,6 +210,13 @@ export const DISCOVERY: Readonly<Record<string, Json>> = {
         namespaced: false,
         kind: "Namespace",
         verbs: ["get", "patch"],
+      },
+      {
+        name: "nodes",
+        singularName: "node",
+        namespaced: false,
+        kind: "Node",
+        verbs: ["get", "list"],
       },
       {
         name: "services",
