@@ -39,14 +39,20 @@ export interface NodeRouter {
   close(): Promise<void>;
 }
 
-/** `http://host:port` and the path to ask for, from a backend's URL (maybe with a base path) and the request's path. */
-const target = (backend: Backend, path: string): { origin: string; path: string } => {
-  const url = backend.url.replace(/\/+$/, "");
+/** A backend URL's `http://host:port` and base path (empty, or `/base` without a trailing slash). */
+interface Split {
+  readonly origin: string;
+  readonly base: string;
+}
+
+const splitUrl = (backendUrl: string): Split => {
+  const url = backendUrl.replace(/\/+$/, "");
   const slash = url.indexOf("/", url.indexOf("//") + 2);
-  return slash === -1
-    ? { origin: url, path }
-    : { origin: url.slice(0, slash), path: url.slice(slash) + path };
+  return slash === -1 ? { origin: url, base: "" } : { origin: url.slice(0, slash), base: url.slice(slash) };
 };
+
+/** Backend URLs split once, not at every request; a table holds a handful, so the bound is generous. */
+const SPLITS_KEPT = 1024;
 
 const answerFailure = (res: ServerResponse, failure: RouterFailure): void => {
   const body = JSON.stringify(failureBody(failure));
@@ -184,6 +190,16 @@ export const nodeRouter = ({
     bodyTimeout: bodyTimeoutMs,
     keepAliveTimeout: keepAliveTimeoutMs,
   });
+  const splits = new Map<string, Split>();
+  const splitOf = (backendUrl: string): Split => {
+    let split = splits.get(backendUrl);
+    if (split === undefined) {
+      if (splits.size >= SPLITS_KEPT) splits.clear();
+      split = splitUrl(backendUrl);
+      splits.set(backendUrl, split);
+    }
+    return split;
+  };
   let inFlight = 0;
   let settled: (() => void) | null = null;
   const done = (): void => {
@@ -238,7 +254,8 @@ export const nodeRouter = ({
 
     const attempt = (backend: Backend): Promise<Attempted<undefined>> =>
       new Promise((resolve) => {
-        const { origin, path } = target(backend, route.path);
+        const { origin, base } = splitOf(backend.url);
+        const path = base + route.path;
         inFlight += 1;
         current = new Relay(res, backend, resolve, done);
         agent.dispatch({ origin, path, method: method as Dispatcher.HttpMethod, headers, body }, current);

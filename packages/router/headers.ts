@@ -15,7 +15,8 @@ const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 
 /** The names the `connection` header lists, lower-cased; they are hop-by-hop too. */
 const namedByConnection = (connection: string | null): Set<string> | null => {
-  if (!connection) return null;
+  // The usual value names only a header dropped anyway.
+  if (!connection || connection === "keep-alive" || connection === "Keep-Alive") return null;
   const names = new Set<string>();
   for (const name of connection.split(",")) {
     const trimmed = name.trim();

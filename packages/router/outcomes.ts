@@ -40,6 +40,9 @@ interface Counts {
   sumMs: number;
 }
 
+/** A series' key in the map; workload names, clouds and regions hold no NUL. */
+const seriesId = (key: OutcomeKey): string => `${key.workload}\0${key.cloud}\0${key.region}\0${key.revision}`;
+
 const checkBounds = (bounds: readonly number[]): void => {
   const ok = bounds.every((b, i) => Number.isFinite(b) && b > 0 && (i === 0 || b > (bounds[i - 1] ?? 0)));
   if (!ok) {
@@ -70,7 +73,7 @@ export class OutcomeCounters {
 
   /** A latency that is negative or not finite counts as 0 ms, so one bad clock reading cannot poison the sum. */
   record(key: OutcomeKey, status: number, latencyMs: number): void {
-    const id = JSON.stringify([key.workload, key.cloud, key.region, key.revision]);
+    const id = seriesId(key);
     let counts = this.#counts.get(id);
     if (counts === undefined) {
       const { workload, cloud, region, revision } = key;
@@ -84,8 +87,9 @@ export class OutcomeCounters {
       this.#counts.set(id, counts);
     }
     const latency = Number.isFinite(latencyMs) && latencyMs > 0 ? latencyMs : 0;
-    const bound = this.bucketBoundsMs.findIndex((b) => latency <= b);
-    const bucket = bound === -1 ? this.bucketBoundsMs.length : bound;
+    const bounds = this.bucketBoundsMs;
+    let bucket = 0;
+    while (bucket < bounds.length && latency > (bounds[bucket] ?? 0)) bucket += 1;
     counts.requests += 1;
     if (status >= 500) counts.serverErrors += 1;
     counts.buckets[bucket] = (counts.buckets[bucket] ?? 0) + 1;
@@ -107,7 +111,7 @@ export class OutcomeCounters {
     }
     for (const s of snapshot.series) {
       const { workload, cloud, region, revision } = s;
-      const id = JSON.stringify([workload, cloud, region, revision]);
+      const id = seriesId(s);
       const counts = this.#counts.get(id) ?? {
         key: { workload, cloud, region, revision },
         requests: 0,

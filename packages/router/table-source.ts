@@ -42,6 +42,8 @@ type Known =
 
 interface Entry {
   known: Known | undefined;
+  /** `known`'s table as a settled promise, made once and handed to every read while it is fresh. */
+  answer: Promise<RoutingTable | null> | undefined;
   /** When the last fetch started: a table is as fresh as the moment it was asked for. */
   fetchedAt: number;
   fetching: Promise<RoutingTable | null> | undefined;
@@ -90,6 +92,7 @@ export const cachedTableSource = (
     entry.fetchedAt = now();
     try {
       entry.known = { ok: true, table: await source.get(workload) };
+      entry.answer = undefined;
     } catch (error) {
       if (!entry.known?.ok) entry.known = { ok: false, error };
     }
@@ -103,37 +106,48 @@ export const cachedTableSource = (
         const oldest = entries.keys().next();
         if (!oldest.done) entries.delete(oldest.value);
       }
-      entry = { known: undefined, fetchedAt: 0, fetching: undefined };
+      entry = { known: undefined, answer: undefined, fetchedAt: 0, fetching: undefined };
       entries.set(workload, entry);
     }
     return entry;
   };
 
-  return {
-    get: async (workload) => {
-      const entry = entryFor(workload);
-      if (entry.fetching === undefined) {
-        if (entry.known !== undefined && now() - entry.fetchedAt < maxAgeMs) return settle(entry.known);
-        // `finally` runs as a later reaction, so it cannot clear the field before it is set.
-        entry.fetching = refresh(workload, entry).finally(() => {
-          entry.fetching = undefined;
-        });
-      }
-      const fetching = entry.fetching;
-      const known = entry.known;
-      // A table once read bounds the wait for a newer one: a slow or failing store holds a request
-      // up for at most `refreshWaitMs`, then the last known table answers. Without one, the read waits.
-      if (!known?.ok || known.table === null) return fetching;
-      const stale = known.table;
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      const waited = new Promise<RoutingTable>((resolve) => {
-        timer = setTimeout(() => resolve(stale), refreshWaitMs);
+  const read = async (workload: string, entry: Entry): Promise<RoutingTable | null> => {
+    if (entry.fetching === undefined) {
+      if (entry.known !== undefined && now() - entry.fetchedAt < maxAgeMs) return settle(entry.known);
+      // `finally` runs as a later reaction, so it cannot clear the field before it is set.
+      entry.fetching = refresh(workload, entry).finally(() => {
+        entry.fetching = undefined;
       });
-      try {
-        return await Promise.race([fetching, waited]);
-      } finally {
-        clearTimeout(timer);
+    }
+    const fetching = entry.fetching;
+    const known = entry.known;
+    // A table once read bounds the wait for a newer one: a slow or failing store holds a request
+    // up for at most `refreshWaitMs`, then the last known table answers. Without one, the read waits.
+    if (!known?.ok || known.table === null) return fetching;
+    const stale = known.table;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const waited = new Promise<RoutingTable>((resolve) => {
+      timer = setTimeout(() => resolve(stale), refreshWaitMs);
+    });
+    try {
+      return await Promise.race([fetching, waited]);
+    } finally {
+      clearTimeout(timer);
+    }
+  };
+
+  return {
+    get: (workload) => {
+      const entry = entryFor(workload);
+      const known = entry.known;
+      // Every request reads here: a fresh table is handed out as the same settled promise, so the
+      // common read allocates nothing.
+      if (entry.fetching === undefined && known?.ok && now() - entry.fetchedAt < maxAgeMs) {
+        entry.answer ??= Promise.resolve(known.table);
+        return entry.answer;
       }
+      return read(workload, entry);
     },
   };
 };
