@@ -1,5 +1,5 @@
 import type { AccessToken, TokenCredential } from "@azure/identity";
-import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { afterAll, beforeAll, describe, expect, test, vi } from "vitest";
 import { AdapterError } from "#core";
 import { type AzureArmFake, aksUserKubeconfig, startAzureArmFake } from "../../test/fakes/azure-arm.ts";
 import { createTestTls, startTlsFront, type TlsFront } from "../../test/fakes/cloud-api.ts";
@@ -122,10 +122,19 @@ describe("AKS adapter: ARM, then the cluster's own API", () => {
     }
   });
 
-  test("scaleNodePool is exposed beside the port", async () => {
+  test("scaleNodePool is exposed beside the port, and waits for the operation to end", async () => {
     const adapter = createAksAdapter(w.config, { credential: w.credential });
-    await adapter.scaleNodePool("westeurope", "user", 4);
-    expect(arm.cluster(SUB, "shop", "aks-weu")?.agentPools[0]?.count).toBe(4);
+    // Left alone, the operation would run for a minute: only polling it to its end can finish it.
+    arm.operationMs = 60_000;
+    try {
+      await adapter.scaleNodePool("westeurope", "user", 4);
+    } finally {
+      arm.operationMs = 1_000;
+    }
+    expect(arm.cluster(SUB, "shop", "aks-weu")?.agentPools[0]).toMatchObject({
+      count: 4,
+      provisioningState: "Succeeded",
+    });
   });
 
   test("a bad configuration is AdapterError invalid when the adapter is made", () => {
@@ -189,6 +198,8 @@ describe("AKS adapter: a scale grows the region's agent pool to fit", () => {
 
   beforeAll(async () => {
     w = await world();
+    // Operations end on their own soon, so one test's growth does not hold up the next.
+    w.arm.operationMs = 100;
     await createAksAdapter(w.config, { credential: w.credential }).deploy(grown, revision, 1);
   });
   afterAll(async () => {
@@ -198,8 +209,15 @@ describe("AKS adapter: a scale grows the region's agent pool to fit", () => {
   const pool = () => w.arm.cluster(SUB, "shop", "aks-weu")?.agentPools.find((p) => p.name === "user");
   const poolWrites = () =>
     w.arm.requests.filter((r) => r.method === "PUT" && /\/agentPools\/user$/.test(r.path));
+  const poolReads = () =>
+    w.arm.requests.filter((r) => r.method === "GET" && /\/agentPools\/user$/.test(r.path));
+  const operationPolls = () => w.arm.requests.filter((r) => r.path.includes("/operations/"));
   const replicas = () => w.kube.object("Deployment", "devsim-grown", "grown-r7")?.spec;
-  const adapter = () => createAksAdapter({ ...w.config, capacity }, { credential: w.credential });
+  const adapter = (over: Partial<AksConfigInput> = {}) =>
+    createAksAdapter({ ...w.config, capacity, ...over }, { credential: w.credential });
+  /** Waits for the pool's operation to end, as ARM ends it: on its own, nobody polling. */
+  const settled = () =>
+    vi.waitFor(() => expect(pool()?.provisioningState).toBe("Succeeded"), { timeout: 10_000, interval: 20 });
 
   test("a scale within the pool's capacity only reads the pool", async () => {
     await adapter().scale(grown, revision.number, 4);
@@ -208,12 +226,22 @@ describe("AKS adapter: a scale grows the region's agent pool to fit", () => {
     expect(poolWrites()).toEqual([]);
   });
 
-  test("a scale past it grows the pool, writing over the eTag it read", async () => {
+  test("a scale past it starts growing the pool over the eTag it read, and returns before the nodes come", async () => {
     const eTag = pool()?.eTag;
-    await adapter().scale(grown, revision.number, 7);
-    expect(replicas()).toMatchObject({ replicas: 7 });
+    w.arm.operationMs = 4_000;
+    try {
+      await adapter().scale(grown, revision.number, 7);
+      expect(replicas()).toMatchObject({ replicas: 7 });
+      // ARM has taken the new count, the operation runs on, and nothing waited for it.
+      expect(pool()).toMatchObject({ count: 4, provisioningState: "Scaling" });
+      expect(poolWrites().map((r) => r.headers["if-match"])).toEqual([eTag]);
+      expect(operationPolls()).toEqual([]);
+    } finally {
+      w.arm.operationMs = 100;
+    }
+    await settled();
     expect(pool()?.count).toBe(4);
-    expect(poolWrites().map((r) => r.headers["if-match"])).toEqual([eTag]);
+    expect(operationPolls()).toEqual([]);
   });
 
   test("a scale down never shrinks the pool", async () => {
@@ -227,6 +255,7 @@ describe("AKS adapter: a scale grows the region's agent pool to fit", () => {
     await adapter().scale(grown, revision.number, 40);
     expect(replicas()).toMatchObject({ replicas: 40 });
     expect(pool()?.count).toBe(5);
+    await settled();
   });
 
   test("without a capacity setting the pool is left alone", async () => {
@@ -245,6 +274,69 @@ describe("AKS adapter: a scale grows the region's agent pool to fit", () => {
       message: expect.stringContaining("node pool 'gone'"),
     });
     expect(replicas()).toMatchObject({ replicas: 3 });
+  });
+
+  test("a scale while the pool is still scaling never writes over it, and waits no longer than the retry budget", async () => {
+    const roomy = { westeurope: { ...capacity.westeurope, maxNodes: 8 } };
+    const retry = { attempts: 100, budgetMs: 300, baseMs: 10, maxMs: 50 };
+    w.arm.operationMs = 5_000;
+    try {
+      await adapter({ capacity: roomy, retry }).scale(grown, revision.number, 12);
+      expect(pool()).toMatchObject({ count: 6, provisioningState: "Scaling" });
+      expect(poolWrites()).toHaveLength(3);
+
+      // The count asked for already covers 11 replicas: nothing to do while the nodes come.
+      await adapter({ capacity: roomy, retry }).scale(grown, revision.number, 11);
+      expect(poolWrites()).toHaveLength(3);
+
+      // 16 replicas need 8 nodes: the pool is read again until the budget is spent, never written.
+      const reads = poolReads().length;
+      const error = await adapter({ capacity: roomy, retry })
+        .scale(grown, revision.number, 16)
+        .catch((e: unknown) => e);
+      expect(error).toMatchObject({ failure: "unavailable", message: expect.stringContaining("Scaling") });
+      expect((error as AdapterError).cause).toMatchObject({ failure: "conflict" });
+      expect(replicas()).toMatchObject({ replicas: 16 });
+      expect(poolReads().length - reads).toBeGreaterThan(1);
+      expect(pool()).toMatchObject({ count: 6, provisioningState: "Scaling" });
+      expect(poolWrites()).toHaveLength(3);
+    } finally {
+      w.arm.operationMs = 100;
+    }
+
+    // Once the resize has ended, the next scale grows the pool.
+    await settled();
+    await adapter({ capacity: roomy }).scale(grown, revision.number, 16);
+    expect(pool()?.count).toBe(8);
+    expect(poolWrites()).toHaveLength(4);
+    expect(operationPolls()).toEqual([]);
+    await settled();
+  });
+
+  test("a pool being changed by someone else is judged again once it has settled", async () => {
+    const current = pool();
+    if (!current) throw new Error("no pool");
+    current.provisioningState = "Upgrading";
+    let reads = 0;
+    w.arm.onRequest = (r) => {
+      if (r.method !== "GET" || !/\/agentPools\/user$/.test(r.path)) return;
+      reads += 1;
+      // The upgrade ends before the second read.
+      if (reads === 2) current.provisioningState = "Succeeded";
+    };
+    try {
+      await adapter({ capacity: { westeurope: { ...capacity.westeurope, maxNodes: 9 } } }).scale(
+        grown,
+        revision.number,
+        18,
+      );
+    } finally {
+      w.arm.onRequest = undefined;
+    }
+    expect(reads).toBe(2);
+    expect(pool()?.count).toBe(9);
+    expect(poolWrites()).toHaveLength(5);
+    await settled();
   });
 
   test("capacity for a region the configuration does not serve is refused", () => {

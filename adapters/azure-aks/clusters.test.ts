@@ -1,5 +1,5 @@
 import type { AccessToken, TokenCredential } from "@azure/identity";
-import { afterAll, afterEach, beforeAll, describe, expect, test } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, test, vi } from "vitest";
 import { AdapterError } from "#core";
 import { type AzureArmFake, startAzureArmFake } from "../../test/fakes/azure-arm.ts";
 import { type AksClusters, createAksClusters } from "./clusters.ts";
@@ -239,6 +239,46 @@ describe("AKS clusters through @azure/arm-containerservice against a fake ARM", 
     expect(put?.headers["content-type"]).toContain("application/json");
     expect(JSON.parse(put?.body ?? "{}")).toMatchObject({ properties: { count: 5, mode: "User" } });
     for (const r of arm.requests) expect(r.query["api-version"]).toBe(API_VERSION);
+  });
+
+  test("growNodePool PUTs the count and returns once ARM has accepted it, polling nothing", async () => {
+    const { c } = clusters({ clusters: configured });
+    const pool = arm.cluster(SUB, "rg-east", "aks-east")?.agentPools.find((p) => p.name === "user");
+    if (!pool) throw new Error("no user pool");
+    const poolPath = `/subscriptions/${SUB}/resourceGroups/rg-east/providers/Microsoft.ContainerService/managedClusters/aks-east/agentPools/user`;
+    arm.operationMs = 200;
+    try {
+      await c.growNodePool("eastus", "user", pool.count + 2);
+      const asked = pool.count;
+      expect(pool.provisioningState).toBe("Scaling");
+      expect(arm.requests.map((r) => `${r.method} ${r.path}`)).toEqual([
+        `GET ${poolPath}`,
+        `PUT ${poolPath}`,
+      ]);
+      // ARM ends the operation on its own; a grow to no more than was asked then reads only.
+      await vi.waitFor(() => expect(pool.provisioningState).toBe("Succeeded"), {
+        timeout: 5_000,
+        interval: 20,
+      });
+      await c.growNodePool("eastus", "user", asked);
+      expect(arm.requests.filter((r) => r.method === "PUT")).toHaveLength(1);
+
+      // A pool whose scale failed reads as the count asked for all the same: it is asked again,
+      // never for fewer.
+      pool.provisioningState = "Failed";
+      await c.growNodePool("eastus", "user", asked - 1);
+      expect(pool).toMatchObject({ count: asked, provisioningState: "Scaling" });
+      const puts = arm.requests.filter((r) => r.method === "PUT");
+      expect(puts).toHaveLength(2);
+      expect(JSON.parse(puts[1]?.body ?? "{}")).toMatchObject({ properties: { count: asked } });
+      await vi.waitFor(() => expect(pool.provisioningState).toBe("Succeeded"), {
+        timeout: 5_000,
+        interval: 20,
+      });
+    } finally {
+      arm.operationMs = 1_000;
+    }
+    expect(arm.requests.filter((r) => r.path.includes("/operations/"))).toEqual([]);
   });
 
   test("scaleNodePool to the current count writes nothing", async () => {

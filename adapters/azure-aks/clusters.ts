@@ -35,11 +35,20 @@ export interface AksClusters {
   regions(): Promise<RegionStatus[]>;
   /** Sets an agent pool's node count and waits until AKS has done it. */
   scaleNodePool(region: string, pool: string, count: number): Promise<void>;
-  /** Grows an agent pool to at least `atLeast` nodes and waits; a pool that large is left as it is. */
+  /**
+   * Starts growing an agent pool to at least `atLeast` nodes and returns once ARM has accepted the
+   * write, without waiting for the nodes. A pool whose count is that large already (even while it
+   * is still being scaled to it) is left as it is, unless its last operation failed: that is asked
+   * again. One being changed to fewer is not written over but read again within the retry policy,
+   * then AdapterError `conflict`.
+   */
   growNodePool(region: string, pool: string, atLeast: number): Promise<void>;
   /** Fetches a token for ARM, to tell "no credentials" apart from "no access". */
   armToken(): Promise<void>;
 }
+
+/** ARM's terminal provisioning states: anything else means an operation is under way on the resource. */
+const SETTLED = new Set(["Succeeded", "Failed", "Canceled"]);
 
 /** A cluster is usable when ARM finished provisioning it and it is not stopped. */
 export const clusterAvailable = (
@@ -244,49 +253,80 @@ export const createAksClusters = (config: AksConfig, credential: TokenCredential
     );
   };
 
-  /** Sets the pool's count (`growOnly`: only when it holds fewer nodes). */
-  const setNodePool = async (
+  /**
+   * Reads the pool, then writes its new count (decided by `decide` from what was read, or nothing
+   * when it gives undefined) over what was read (If-Match on the eTag). A write that loses a race,
+   * or a pool `decide` finds busy, is retried from a fresh read. `wait`: follow the operation to its
+   * end (within `operationTimeoutMs`); else return once ARM has accepted the write.
+   */
+  const writeNodePool = async (
     region: string,
     pool: string,
     count: number,
-    growOnly: boolean,
+    { op, decide, wait }: { op: string; decide: (current: AgentPool) => number | undefined; wait: boolean },
   ): Promise<void> => {
     if (!Number.isInteger(count) || count < 0 || count > 1000) {
       throw new AdapterError("invalid", CLOUD, `azure-aks: a node pool holds 0 to 1000 nodes, not ${count}`);
     }
     const ref = await locate(region);
     const client = clientFor(ref.subscriptionId);
-    const op = `${growOnly ? "grow" : "scale"} node pool ${ref.name}/${pool} to ${count}`;
-    // Read, then write only if needed and only over what was read (If-Match on the eTag); a write that
-    // loses a race is retried from a fresh read.
+    const what = `${op} node pool ${ref.name}/${pool} to ${count}`;
     await call(
-      op,
+      what,
       async () => {
         const current: AgentPool = await client.agentPools.get(ref.resourceGroup, ref.name, pool, {
           abortSignal: signal(),
         });
-        if (growOnly && (current.count ?? 0) >= count) return;
-        if (current.count === count && current.provisioningState === "Succeeded") return;
-        await client.agentPools.createOrUpdate(
+        const next = decide(current);
+        if (next === undefined) return;
+        const poller = client.agentPools.createOrUpdate(
           ref.resourceGroup,
           ref.name,
           pool,
-          { ...current, count },
+          { ...current, count: next },
           {
             ...(current.eTag ? { ifMatch: current.eTag } : {}),
-            abortSignal: signal(config.operationTimeoutMs),
+            abortSignal: signal(wait ? config.operationTimeoutMs : config.timeoutMs),
             updateIntervalInMs: config.pollIntervalMs,
           },
         );
+        // The poller is a promise of the operation's end: awaited, it polls until then.
+        if (wait) await poller;
+        else await poller.submitted();
       },
       { conflicts: true },
     );
   };
 
   const scaleNodePool = (region: string, pool: string, count: number): Promise<void> =>
-    setNodePool(region, pool, count, false);
+    writeNodePool(region, pool, count, {
+      op: "scale",
+      wait: true,
+      decide: (current) =>
+        current.count === count && current.provisioningState === "Succeeded" ? undefined : count,
+    });
+
   const growNodePool = (region: string, pool: string, atLeast: number): Promise<void> =>
-    setNodePool(region, pool, atLeast, true);
+    writeNodePool(region, pool, atLeast, {
+      op: "grow",
+      wait: false,
+      decide: (current) => {
+        const count = current.count ?? 0;
+        const state = current.provisioningState ?? "Succeeded";
+        // ARM shows the count asked for as soon as it accepts a write: a pool still being scaled
+        // to enough nodes needs nothing more, and one whose scale failed is asked again.
+        if (state === "Failed") return Math.max(count, atLeast);
+        if (count >= atLeast) return undefined;
+        if (!SETTLED.has(state)) {
+          throw new AdapterError(
+            "conflict",
+            CLOUD,
+            `azure-aks grow node pool ${pool} to ${atLeast}: the pool is ${state} to ${count} nodes; it is not written over until that ends`,
+          );
+        }
+        return atLeast;
+      },
+    });
 
   const armToken = async (): Promise<void> => {
     try {

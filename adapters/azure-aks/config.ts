@@ -48,7 +48,10 @@ export const AksConfig = z
     caCertificates: z.string().min(1).optional(),
     /** Limit on each ARM call, in ms. */
     timeoutMs: z.int().min(1).max(600_000).default(30_000),
-    /** Limit on a node pool scale, polling included, in ms; AKS takes minutes to add nodes. */
+    /**
+     * Limit on `scaleNodePool`, polling included, in ms; AKS takes minutes to add nodes. A scale's
+     * growth (`capacity`) does not wait for them.
+     */
     operationTimeoutMs: z.int().min(1).max(7_200_000).default(1_800_000),
     /** How often a long-running operation is polled, in ms. */
     pollIntervalMs: z.int().min(1).max(600_000).default(5_000),

@@ -1,4 +1,4 @@
-import { afterAll, afterEach, beforeAll, describe, expect, test } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, test, vi } from "vitest";
 import {
   type DigitalOceanFake,
   type FakeDoCluster,
@@ -136,7 +136,13 @@ describe("DOKS clusters through the DigitalOcean API v2 against a fake", () => {
   });
 
   test("scaleNodePool reads the pool, PUTs name, count and user tags, and waits for the nodes to run", async () => {
-    await clusters().scaleNodePool("fra1", "web", 4);
+    // Left alone, the nodes would take a minute: only the reads that wait for them bring them up.
+    api.resizeMs = 60_000;
+    try {
+      await clusters().scaleNodePool("fra1", "web", 4);
+    } finally {
+      api.resizeMs = 1_000;
+    }
 
     const pool = fra.nodePools.find((p) => p.name === "web");
     expect(pool?.count).toBe(4);
@@ -157,6 +163,32 @@ describe("DOKS clusters through the DigitalOcean API v2 against a fake", () => {
       taints: [],
     });
     expect(api.requests[2]?.headers["content-type"]).toBe("application/json");
+  });
+
+  test("growNodePool returns once the new count is taken, reading nothing after; the nodes come on their own", async () => {
+    const pool = fra.nodePools.find((p) => p.name === "web");
+    if (!pool) throw new Error("no web pool");
+    const poolPath = `/v2/kubernetes/clusters/${fra.id}/node_pools/${pool.id}`;
+    const before = pool.count;
+    api.resizeMs = 200;
+    try {
+      await clusters().growNodePool("fra1", "web", before + 2);
+      expect(api.requests.map((r) => `${r.method} ${r.path}`)).toEqual([
+        "GET /v2/kubernetes/clusters",
+        `GET ${poolPath}`,
+        `PUT ${poolPath}`,
+      ]);
+      expect(pool.count).toBe(before + 2);
+      expect(pool.nodes.filter((n) => n.state === "provisioning")).toHaveLength(2);
+      await vi.waitFor(() => expect(pool.nodes.every((n) => n.state === "running")).toBe(true), {
+        timeout: 5_000,
+        interval: 20,
+      });
+      expect(pool.nodes).toHaveLength(before + 2);
+      expect(api.requests).toHaveLength(3);
+    } finally {
+      api.resizeMs = 1_000;
+    }
   });
 
   test("a node pool that reads as absent just after its update is read again until its nodes run", async () => {

@@ -71,7 +71,11 @@ export interface DoksClusters {
   regions(): Promise<RegionStatus[]>;
   /** Sets a node pool's count and waits until that many nodes run. */
   scaleNodePool(region: string, pool: string, count: number): Promise<void>;
-  /** Grows a node pool to at least `atLeast` nodes and waits; a pool that large is left as it is. */
+  /**
+   * Starts growing a node pool to at least `atLeast` nodes: returns once DigitalOcean has taken the
+   * new count, without waiting for the nodes. A pool whose count is that large already (even while
+   * its nodes are still coming) is left as it is.
+   */
   growNodePool(region: string, pool: string, atLeast: number): Promise<void>;
   /** Checks the token by listing clusters. */
   verifyToken(): Promise<void>;
@@ -223,12 +227,15 @@ export const createDoksClusters = (config: DoksConfig, client: DoClient): DoksCl
     );
   };
 
-  /** Sets the pool's count (`growOnly`: only when it holds fewer nodes). */
+  /**
+   * Sets the pool's count (`growOnly`: only when it holds fewer nodes); `wait`: then reads the pool
+   * until that many nodes run (within `operationTimeoutMs`).
+   */
   const setNodePool = async (
     region: string,
     pool: string,
     count: number,
-    growOnly: boolean,
+    { growOnly, wait }: { growOnly: boolean; wait: boolean },
   ): Promise<void> => {
     if (!Number.isInteger(count) || count < 0) {
       throw new AdapterError(
@@ -272,6 +279,7 @@ export const createDoksClusters = (config: DoksConfig, client: DoClient): DoksCl
         conflicts: true,
       });
     }
+    if (!wait) return;
     const deadline = Date.now() + config.operationTimeoutMs;
     for (;;) {
       // A pool just updated may read as absent for a moment: not yet visible, not gone.
@@ -293,9 +301,9 @@ export const createDoksClusters = (config: DoksConfig, client: DoClient): DoksCl
   };
 
   const scaleNodePool = (region: string, pool: string, count: number): Promise<void> =>
-    setNodePool(region, pool, count, false);
+    setNodePool(region, pool, count, { growOnly: false, wait: true });
   const growNodePool = (region: string, pool: string, atLeast: number): Promise<void> =>
-    setNodePool(region, pool, atLeast, true);
+    setNodePool(region, pool, atLeast, { growOnly: true, wait: false });
 
   const verifyToken = async (): Promise<void> => {
     await client.request("check the token", "GET", "/v2/kubernetes/clusters?per_page=1", ClusterList);

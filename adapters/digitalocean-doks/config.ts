@@ -47,7 +47,7 @@ export const DoksConfig = z
     credentialsExpirySeconds: z.int().min(60).max(2_592_000).default(3_600),
     /** Limit on each API call, in ms. */
     timeoutMs: z.int().min(1).max(600_000).default(30_000),
-    /** Limit on a node pool resize, until its nodes run, in ms. */
+    /** Limit on `scaleNodePool`, until its nodes run, in ms; a scale's growth (`capacity`) does not wait. */
     operationTimeoutMs: z.int().min(1).max(7_200_000).default(1_800_000),
     /** How often a resizing node pool is read, in ms. */
     pollIntervalMs: z.int().min(1).max(600_000).default(5_000),

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { afterAll, beforeAll, describe, expect, test, vi } from "vitest";
 import { AdapterError } from "#core";
 import { createTestTls, startTlsFront } from "../../test/fakes/cloud-api.ts";
 import {
@@ -110,9 +110,16 @@ describe("DOKS adapter: the DigitalOcean API, then the cluster's own API", () =>
     }
   });
 
-  test("scaleNodePool is exposed beside the port", async () => {
-    await createDoksAdapter(w.config, w.deps).scaleNodePool("fra1", "web", 3);
+  test("scaleNodePool is exposed beside the port, and waits for the nodes to run", async () => {
+    // Left alone, the nodes would take a minute: only the reads that wait for them bring them up.
+    api.resizeMs = 60_000;
+    try {
+      await createDoksAdapter(w.config, w.deps).scaleNodePool("fra1", "web", 3);
+    } finally {
+      api.resizeMs = 1_000;
+    }
     expect(cluster.nodePools[0]?.count).toBe(3);
+    expect(cluster.nodePools[0]?.nodes.map((n) => n.state)).toEqual(["running", "running", "running"]);
   });
 
   test("the token comes from the dependencies, the configuration, or DIGITALOCEAN_ACCESS_TOKEN", async () => {
@@ -158,27 +165,60 @@ describe("DOKS adapter: a scale grows the region's node pool to fit", () => {
     await w?.close();
   });
 
+  const grown = { ...target, workload: "grown" };
+  const puts = () => w.api.requests.filter((r) => r.method === "PUT" && r.path.includes("/node_pools/"));
+  const pool = () => {
+    const found = w.cluster.nodePools[0];
+    if (!found) throw new Error("no pool");
+    return found;
+  };
+  const states = () => pool().nodes.map((n) => n.state);
+
   test("past the pool's capacity it grows, up to maxNodes; within it or down, the pool is left as it is", async () => {
     const capacity = { fra1: { nodePool: "web", podsPerNode: 2, maxNodes: 4 } };
     const adapter = createDoksAdapter({ ...w.config, capacity }, w.deps);
-    const grown = { ...target, workload: "grown" };
-    const puts = () => w.api.requests.filter((r) => r.method === "PUT" && r.path.includes("/node_pools/"));
     await adapter.deploy(grown, revision, 1);
 
     await adapter.scale(grown, revision.number, 3);
-    expect(w.cluster.nodePools[0]?.count).toBe(2);
+    expect(pool().count).toBe(2);
     expect(puts()).toEqual([]);
 
     await adapter.scale(grown, revision.number, 7);
     expect(w.kube.object("Deployment", "devsim-grown", "grown-r2")).toMatchObject({ spec: { replicas: 7 } });
-    expect(w.cluster.nodePools[0]?.count).toBe(4);
+    expect(pool().count).toBe(4);
     expect(puts().map((r) => JSON.parse(r.body))).toEqual([
       expect.objectContaining({ name: "web", count: 4 }),
     ]);
 
     await adapter.scale(grown, revision.number, 20);
     await adapter.scale(grown, revision.number, 1);
-    expect(w.cluster.nodePools[0]?.count).toBe(4);
+    expect(pool().count).toBe(4);
     expect(puts()).toHaveLength(1);
+  });
+
+  test("a scale returns once the new count is taken, before the nodes run; another meanwhile does not write over it", async () => {
+    const capacity = { fra1: { nodePool: "web", podsPerNode: 2, maxNodes: 6 } };
+    const adapter = createDoksAdapter({ ...w.config, capacity }, w.deps);
+    const writes = puts().length;
+    w.api.resizeMs = 4_000;
+    try {
+      await adapter.scale(grown, revision.number, 12);
+      expect(pool().count).toBe(6);
+      expect(states().filter((s) => s === "provisioning")).toHaveLength(2);
+
+      // The count already covers 11 replicas: nothing is written while the nodes come.
+      await adapter.scale(grown, revision.number, 11);
+      expect(puts()).toHaveLength(writes + 1);
+      expect(states()).toContain("provisioning");
+    } finally {
+      w.api.resizeMs = 1_000;
+    }
+    // The nodes come up on their own, nobody polling.
+    const reads = w.api.requests.length;
+    await vi.waitFor(() => expect(states()).toEqual(Array(6).fill("running")), {
+      timeout: 10_000,
+      interval: 20,
+    });
+    expect(w.api.requests).toHaveLength(reads);
   });
 });

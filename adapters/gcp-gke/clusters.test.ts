@@ -1,5 +1,5 @@
 import { OAuth2Client } from "google-auth-library";
-import { afterAll, afterEach, beforeAll, describe, expect, test } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, test, vi } from "vitest";
 import { AdapterError } from "#core";
 import { type GkeFake, startGkeFake } from "../../test/fakes/gke.ts";
 import { createGkeClusters, type GkeClusters } from "./clusters.ts";
@@ -128,7 +128,13 @@ describe("GKE clusters through @google-cloud/container (REST transport) against 
   });
 
   test("scaleNodePool reads the pool, calls setSize and polls the operation until DONE", async () => {
-    await clusters().scaleNodePool("europe-west1", "default-pool", 5);
+    // Left alone, the operation would run for a minute: only polling it to its end can finish it.
+    gke.operationMs = 60_000;
+    try {
+      await clusters().scaleNodePool("europe-west1", "default-pool", 5);
+    } finally {
+      gke.operationMs = 1_000;
+    }
 
     expect(gke.cluster(PROJECT, "europe-west1", "gke-euw1")?.nodePools[0]).toMatchObject({
       nodeCount: 5,
@@ -188,18 +194,29 @@ describe("GKE clusters through @google-cloud/container (REST transport) against 
     expect(gke.requests.map((r) => r.path)).toEqual([`${cluster}/nodePools/legacy`, cluster]);
   });
 
-  test("resizeNodePool sets the size without reading the pool, and leaves a refusal for another operation to the caller", async () => {
+  test("resizeNodePool sets the size without reading the pool or waiting for it, and leaves a refusal for another operation to the caller", async () => {
     const setSize = `/v1/projects/${PROJECT}/locations/europe-west1/clusters/gke-euw1/nodePools/default-pool:setSize`;
+    const pool = gke.cluster(PROJECT, "europe-west1", "gke-euw1")?.nodePools[0];
+    if (!pool) throw new Error("no pool");
     await gke.faults.inject("conflict", 1);
     await expect(clusters().resizeNodePool("europe-west1", "default-pool", 7)).rejects.toMatchObject({
       failure: "conflict",
       message: expect.stringContaining("FAILED_PRECONDITION"),
     });
     expect(gke.requests.map((r) => `${r.method} ${r.path}`)).toEqual([`POST ${setSize}`]);
-    await clusters().resizeNodePool("europe-west1", "default-pool", 7);
-    expect(gke.requests[1]).toMatchObject({ method: "POST", path: setSize });
+    gke.operationMs = 200;
+    try {
+      await clusters().resizeNodePool("europe-west1", "default-pool", 7);
+    } finally {
+      gke.operationMs = 1_000;
+    }
+    // Started, not waited for: the operation was never polled, and ends on its own.
+    expect(gke.requests.map((r) => `${r.method} ${r.path}`)).toEqual([`POST ${setSize}`, `POST ${setSize}`]);
     expect(JSON.parse(gke.requests[1]?.body ?? "{}")).toEqual({ nodeCount: 7 });
-    expect(gke.cluster(PROJECT, "europe-west1", "gke-euw1")?.nodePools[0]?.nodeCount).toBe(7);
+    expect(pool.status).toBe("RECONCILING");
+    await vi.waitFor(() => expect(pool.status).toBe("RUNNING"), { timeout: 5_000, interval: 20 });
+    expect(pool.nodeCount).toBe(7);
+    expect(gke.requests).toHaveLength(2);
   });
 
   test("RESOURCE_EXHAUSTED and UNAVAILABLE are retried; gax does not retry on its own", async () => {

@@ -55,7 +55,8 @@ export interface GkeClusters {
   /** Reads a node pool: whether it autoscales, its zones, its status. */
   nodePool(region: string, pool: string): Promise<GkeNodePool>;
   /**
-   * Sets a node pool's size per zone and waits, without reading it first. A refusal because another
+   * Sets a node pool's size per zone without reading it first, and returns once GKE has answered
+   * with the resize's operation, without waiting for it to be DONE. A refusal because another
    * operation runs on the cluster is AdapterError `conflict`, not retried: the caller decides again.
    */
   resizeNodePool(region: string, pool: string, perZone: number): Promise<void>;
@@ -250,12 +251,12 @@ export const createGkeClusters = (config: GkeConfig, auth: GkeAuth = {}): GkeClu
     return call(`get node pool ${name}`, async () => (await client.getNodePool({ name }, CALL_OPTIONS))[0]);
   };
 
-  /** `setNodePoolSize`, then its operation polled until DONE. */
+  /** `setNodePoolSize`; `wait`: then its operation polled until DONE. */
   const resize = async (
     ref: GkeClusterRef,
     pool: string,
     count: number,
-    options: { conflicts: boolean },
+    { conflicts, wait }: { conflicts: boolean; wait: boolean },
   ): Promise<void> => {
     if (!Number.isInteger(count) || count < 0) {
       throw new AdapterError(
@@ -269,9 +270,9 @@ export const createGkeClusters = (config: GkeConfig, auth: GkeAuth = {}): GkeClu
     const started = await call(
       op,
       async () => (await client.setNodePoolSize({ name, nodeCount: count }, CALL_OPTIONS))[0],
-      options,
+      { conflicts },
     );
-    await finish(ref, started, op);
+    if (wait) await finish(ref, started, op);
   };
 
   const scaleNodePool = async (region: string, pool: string, count: number): Promise<void> => {
@@ -292,7 +293,7 @@ export const createGkeClusters = (config: GkeConfig, auth: GkeAuth = {}): GkeClu
       );
     }
     // GKE runs one operation per cluster at a time; a resize refused for another one is tried again.
-    await resize(ref, pool, count, { conflicts: true });
+    await resize(ref, pool, count, { conflicts: true, wait: true });
   };
 
   const nodePool = async (region: string, pool: string): Promise<GkeNodePool> => {
@@ -305,7 +306,7 @@ export const createGkeClusters = (config: GkeConfig, auth: GkeAuth = {}): GkeClu
   };
 
   const resizeNodePool = async (region: string, pool: string, perZone: number): Promise<void> =>
-    resize(await locate(region), pool, perZone, { conflicts: false });
+    resize(await locate(region), pool, perZone, { conflicts: false, wait: false });
 
   return { locate, access, regions, scaleNodePool, nodePool, resizeNodePool, token };
 };

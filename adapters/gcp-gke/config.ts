@@ -42,7 +42,7 @@ export const GkeConfig = z
     endpoint: z.url({ protocol: /^https?$/ }).default("https://container.googleapis.com"),
     /** Limit on each GKE API call, in ms. */
     timeoutMs: z.int().min(1).max(600_000).default(30_000),
-    /** Limit on a node pool resize, polling included, in ms. */
+    /** Limit on `scaleNodePool`, polling included, in ms; a scale's growth (`capacity`) does not wait. */
     operationTimeoutMs: z.int().min(1).max(7_200_000).default(1_800_000),
     /** How often a GKE operation is polled, in ms. */
     pollIntervalMs: z.int().min(1).max(600_000).default(5_000),

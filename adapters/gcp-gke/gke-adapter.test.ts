@@ -1,5 +1,5 @@
 import { OAuth2Client } from "google-auth-library";
-import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { afterAll, beforeAll, describe, expect, test, vi } from "vitest";
 import { AdapterError } from "#core";
 import { createTestTls, startTlsFront } from "../../test/fakes/cloud-api.ts";
 import { type GkeClusterSpec, type GkeFake, gkeNodes, startGkeFake } from "../../test/fakes/gke.ts";
@@ -123,9 +123,18 @@ describe("GKE adapter: the GKE API, then the cluster's own API", () => {
     }
   });
 
-  test("scaleNodePool is exposed beside the port", async () => {
-    await createGkeAdapter(w.config, w.auth).scaleNodePool("europe-west1", "default-pool", 6);
-    expect(gke.cluster(PROJECT, "europe-west1", "gke-euw1")?.nodePools[0]?.nodeCount).toBe(6);
+  test("scaleNodePool is exposed beside the port, and waits for the operation to be DONE", async () => {
+    // Left alone, the operation would run for a minute: only polling it to its end can finish it.
+    gke.operationMs = 60_000;
+    try {
+      await createGkeAdapter(w.config, w.auth).scaleNodePool("europe-west1", "default-pool", 6);
+    } finally {
+      gke.operationMs = 1_000;
+    }
+    expect(gke.cluster(PROJECT, "europe-west1", "gke-euw1")?.nodePools[0]).toMatchObject({
+      nodeCount: 6,
+      status: "RUNNING",
+    });
   });
 
   test("check: credentials, cluster and API server, each with its fix when wrong", async () => {
@@ -164,6 +173,8 @@ describe("GKE adapter: a scale grows the region's node pool to fit", () => {
       { name: "burst", nodeCount: 1, locations: [B], autoscaling: true },
       { name: "idle", nodeCount: 0, locations: [B, "europe-west1-c", "europe-west1-d"] },
     ]);
+    // Operations end on their own soon, so one test's resize does not hold up the next.
+    w.gke.operationMs = 100;
     await createGkeAdapter(w.config, w.auth).deploy(grown, revision, 1);
   });
   afterAll(async () => {
@@ -171,8 +182,8 @@ describe("GKE adapter: a scale grows the region's node pool to fit", () => {
   });
 
   type Capacity = NonNullable<GkeConfigInput["capacity"]>[string];
-  const adapter = (capacity: Capacity) =>
-    createGkeAdapter({ ...w.config, capacity: { "europe-west1": capacity } }, w.auth);
+  const adapter = (capacity: Capacity, over: Partial<GkeConfigInput> = {}) =>
+    createGkeAdapter({ ...w.config, capacity: { "europe-west1": capacity }, ...over }, w.auth);
   const web: Capacity = { nodePool: "web", podsPerNode: 2, maxNodes: 5 };
   const pool = (name: string) => w.cluster.nodePools.find((p) => p.name === name);
   /** The node counts asked of `setSize` for a pool, oldest first. */
@@ -186,6 +197,12 @@ describe("GKE adapter: a scale grows the region's node pool to fit", () => {
       .objects("Node")
       .filter((n) => JSON.stringify(n).includes(`"cloud.google.com/gke-nodepool":"${name}"`));
   const nodeLists = () => w.kube.requests.filter((r) => r.path === "/api/v1/nodes");
+  const operationPolls = () => w.gke.requests.filter((r) => r.path.includes("/operations/"));
+  const poolReads = (name: string) =>
+    w.gke.requests.filter((r) => r.method === "GET" && r.path.endsWith(`/nodePools/${name}`)).length;
+  /** Waits for a pool's resize to end, as GKE ends it: on its own, nobody polling. */
+  const settled = (name: string) =>
+    vi.waitFor(() => expect(pool(name)?.status).toBe("RUNNING"), { timeout: 10_000, interval: 20 });
   const replicas = () => w.kube.object("Deployment", "devsim-grown", "grown-r4")?.spec;
   const failure = async (promise: Promise<unknown>): Promise<AdapterError> => {
     const error = await promise.then(
@@ -207,12 +224,23 @@ describe("GKE adapter: a scale grows the region's node pool to fit", () => {
     expect(pool("web")?.nodeCount).toBe(2);
   });
 
-  test("a scale past them grows the pool with setSize, and the new nodes register", async () => {
-    await adapter(web).scale(grown, revision.number, 7);
-    expect(replicas()).toMatchObject({ replicas: 7 });
-    expect(resizes("web")).toEqual([4]);
+  test("a scale past them starts a setSize and returns before it is DONE; the new nodes register once it is", async () => {
+    w.gke.operationMs = 4_000;
+    try {
+      await adapter(web).scale(grown, revision.number, 7);
+      expect(replicas()).toMatchObject({ replicas: 7 });
+      expect(resizes("web")).toEqual([4]);
+      // GKE has started the resize; nothing waited for it.
+      expect(pool("web")).toMatchObject({ status: "RECONCILING", nodeCount: 2 });
+      expect(nodesOf("web")).toHaveLength(2);
+      expect(operationPolls()).toEqual([]);
+    } finally {
+      w.gke.operationMs = 100;
+    }
+    await settled("web");
     expect(pool("web")?.nodeCount).toBe(4);
     expect(nodesOf("web")).toHaveLength(4);
+    expect(operationPolls()).toEqual([]);
   });
 
   test("a scale down never shrinks the pool", async () => {
@@ -225,6 +253,7 @@ describe("GKE adapter: a scale grows the region's node pool to fit", () => {
   test("the pool grows no further than maxNodes", async () => {
     await adapter(web).scale(grown, revision.number, 40);
     expect(resizes("web")).toEqual([4, 5]);
+    await settled("web");
     expect(nodesOf("web")).toHaveLength(5);
     await adapter(web).scale(grown, revision.number, 60);
     expect(resizes("web")).toEqual([4, 5]);
@@ -242,6 +271,7 @@ describe("GKE adapter: a scale grows the region's node pool to fit", () => {
     await adapter(spread).scale(grown, revision.number, 5);
     // Two a zone in three zones: the 5 nodes needed, rounded up to what GKE can size.
     expect(resizes("spread")).toEqual([2]);
+    await settled("spread");
     expect(nodesOf("spread")).toHaveLength(6);
     // Three a zone would be 9, past maxNodes 7.
     await adapter(spread).scale(grown, revision.number, 20);
@@ -262,6 +292,7 @@ describe("GKE adapter: a scale grows the region's node pool to fit", () => {
     expect(resizes("spread")).toEqual([2]);
     await adapter(spread).scale(grown, revision.number, 7);
     expect(resizes("spread")).toEqual([2, 3]);
+    await settled("spread");
     expect(nodesOf("spread")).toHaveLength(9);
   });
 
@@ -291,6 +322,7 @@ describe("GKE adapter: a scale grows the region's node pool to fit", () => {
     expect(resizes("web")).toEqual([4, 5, 6, 6]);
     expect(reads() - before.reads).toBe(2);
     expect(nodeLists().length - before.lists).toBe(2);
+    await settled("web");
     expect(pool("web")?.nodeCount).toBe(6);
   });
 
@@ -312,6 +344,45 @@ describe("GKE adapter: a scale grows the region's node pool to fit", () => {
     }
     expect(reads).toBe(2);
     expect(resizes("web").at(-1)).toBe(7);
+    await settled("web");
+  });
+
+  test("a scale while a resize runs never writes over it, and waits no longer than the retry budget", async () => {
+    const roomy: Capacity = { ...web, maxNodes: 9 };
+    const retry = { attempts: 100, budgetMs: 300, baseMs: 10, maxMs: 50 };
+    w.gke.operationMs = 5_000;
+    try {
+      await adapter(roomy, { retry }).scale(grown, revision.number, 16);
+      expect(resizes("web").at(-1)).toBe(8);
+      expect(pool("web")?.status).toBe("RECONCILING");
+      const asked = resizes("web").length;
+
+      // GKE shows no size while it resizes: the pool is read again until the budget is spent.
+      const reads = poolReads("web");
+      const error = await adapter(roomy, { retry })
+        .scale(grown, revision.number, 18)
+        .catch((e: unknown) => e);
+      expect(error).toMatchObject({
+        failure: "unavailable",
+        message: expect.stringContaining("RECONCILING"),
+      });
+      expect((error as AdapterError).cause).toMatchObject({ failure: "conflict" });
+      expect(replicas()).toMatchObject({ replicas: 18 });
+      expect(poolReads("web") - reads).toBeGreaterThan(1);
+      expect(resizes("web")).toHaveLength(asked);
+      expect(pool("web")).toMatchObject({ status: "RECONCILING", nodeCount: 7 });
+    } finally {
+      w.gke.operationMs = 100;
+    }
+
+    // Once the resize is DONE and its nodes have registered, the next scale grows the pool.
+    await settled("web");
+    expect(nodesOf("web")).toHaveLength(8);
+    await adapter(roomy).scale(grown, revision.number, 18);
+    expect(resizes("web").at(-1)).toBe(9);
+    await settled("web");
+    expect(nodesOf("web")).toHaveLength(9);
+    expect(operationPolls()).toEqual([]);
   });
 
   test("failures are typed: a missing pool, throttling past the budget, a refused node list, maxNodes below the zones", async () => {

@@ -51,9 +51,11 @@ export const mostInAZone = (nodes: readonly ClusterNode[]): number => {
 /** Grows GKE node pools on scale, judging their size by the cluster's Nodes. */
 export interface GkeNodePoolGrowth {
   /**
-   * Makes `pool` hold at least `atLeast` nodes in all its zones, and no more than `atMost`; a pool
-   * that large is only read. An autoscaled pool is refused (`invalid`), and so is an `atMost` below
-   * the pool's zone count; a pool being changed is waited for within the retry policy (`conflict`).
+   * Starts growing `pool` to at least `atLeast` nodes in all its zones, and no more than `atMost`,
+   * and returns once GKE has started the resize, without waiting for it; a pool that large is only
+   * read. An autoscaled pool is refused (`invalid`), and so is an `atMost` below the pool's zone
+   * count. A pool being changed (a resize this started included) is judged again within the retry
+   * policy, then refused (`conflict`): its size cannot be told until it is RUNNING.
    */
   grow(region: string, pool: string, atLeast: number, atMost: number): Promise<void>;
 }

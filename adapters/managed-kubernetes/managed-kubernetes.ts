@@ -32,14 +32,20 @@ export const combineRegions = (
 /** The node pools a scale may grow: the settings by region, and the cloud's call to grow one. */
 export interface NodePoolGrowth {
   readonly capacity: NodePoolCapacities;
-  /** Makes `pool` hold at least `atLeast` nodes; a pool already that large is left as it is. */
+  /**
+   * Starts making `pool` hold at least `atLeast` nodes and returns once the cloud has taken the
+   * change, without waiting for the nodes (minutes, during which a failover's health pass would
+   * stand still); a pool already that large is left as it is. A pool still being changed is waited
+   * for only within the adapter's retry budget.
+   */
   grow(region: string, pool: string, atLeast: number): Promise<void>;
 }
 
 /**
  * The CloudAdapter of a managed Kubernetes cloud: workloads go through the Kubernetes layer, and
  * `regions()` asks both the cloud and each cluster. With `growth`, a scale in a region that has a
- * capacity setting then grows its node pool to fit the replicas (never shrinking it).
+ * capacity setting then starts growing its node pool to fit the replicas (never shrinking it), and
+ * returns without waiting for the new nodes: the pods wait as Pending until they come.
  */
 export const managedKubernetesAdapter = (
   clusters: ManagedClusters,

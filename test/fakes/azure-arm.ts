@@ -15,7 +15,9 @@ import {
 // - agentPools list/get/createOrUpdate with `If-Match` on the pool's eTag
 //   (https://learn.microsoft.com/rest/api/aks/agent-pools),
 // - long-running PUTs answered with `Azure-AsyncOperation`, polled until `Succeeded`
-//   (https://learn.microsoft.com/azure/azure-resource-manager/management/async-operations),
+//   (https://learn.microsoft.com/azure/azure-resource-manager/management/async-operations); as on
+//   Azure, an operation also ends on its own, polled or not, and the pool reads meanwhile as the
+//   count asked for with a non-terminal `provisioningState` (`Scaling`), which refuses another write,
 // - errors as `{ error: { code, message } }` with `x-ms-request-id`, throttling as 429 + Retry-After
 //   (https://learn.microsoft.com/azure/azure-resource-manager/management/request-limits-and-throttling).
 // Served over HTTPS with a test CA: the SDK sends bearer tokens over TLS only.
@@ -61,6 +63,8 @@ export interface AzureArmFakeOptions {
   readonly token?: string;
   /** How many polls of a long-running operation answer `InProgress` before `Succeeded`. Default 1. */
   readonly operationPolls?: number;
+  /** How long a long-running operation runs before it ends on its own, polled or not, in ms. Default 1000. */
+  readonly operationMs?: number;
   /** Retry-After (seconds) sent with injected throttling. Default 1. */
   readonly throttleRetryAfterSeconds?: number;
   /** Clusters per page of a list; more pages are linked through `nextLink`. Default 100. */
@@ -77,6 +81,8 @@ export interface AzureArmFake {
   readonly faults: FaultPlan;
   /** Sees each request before anything else, e.g. to race a writer or inject a fault at a precise moment. */
   onRequest: ((request: RecordedRequest) => void) | undefined;
+  /** How long operations started from now run before they end on their own, in ms. */
+  operationMs: number;
   addCluster(spec: ManagedClusterSpec): FakeManagedCluster;
   /** The fake's own record of a cluster (live: changing it changes what ARM answers). */
   cluster(subscriptionId: string, resourceGroup: string, name: string): FakeManagedCluster | undefined;
@@ -143,12 +149,16 @@ const defaultKubeconfig = (cluster: { name: string; location: string }): string 
 
 interface Operation {
   readonly id: string;
-  readonly subscriptionId: string;
-  readonly location: string;
   pollsLeft: number;
   readonly startTime: string;
-  readonly complete: () => void;
+  /** Ends the operation (once); called by the last poll or by its timer, whichever comes first. */
+  readonly end: () => void;
+  readonly timer: NodeJS.Timeout;
+  done: boolean;
 }
+
+/** ARM's terminal provisioning states; any other means an operation is under way. */
+const TERMINAL = new Set(["Succeeded", "Failed", "Canceled"]);
 
 /** Starts a fake ARM over HTTPS; the test's SDK client must trust `ca`. */
 export const startAzureArmFake = async (options: AzureArmFakeOptions = {}): Promise<AzureArmFake> => {
@@ -262,7 +272,7 @@ export const startAzureArmFake = async (options: AzureArmFakeOptions = {}): Prom
         `Operation is not allowed since the provided If-Match header ${ifMatch} does not match the current eTag ${pool.eTag}.`,
       );
     }
-    if (pool && pool.provisioningState !== "Succeeded") {
+    if (pool && !TERMINAL.has(pool.provisioningState)) {
       return armError(
         409,
         "OperationNotAllowed",
@@ -279,22 +289,27 @@ export const startAzureArmFake = async (options: AzureArmFakeOptions = {}): Prom
       eTag: nextEtag(),
     };
     if (!pool) c.agentPools.push(target);
+    // The resource reads as asked at once; its provisioning state says the nodes are still coming.
+    target.count = count;
     target.provisioningState = pool ? "Scaling" : "Creating";
     target.eTag = nextEtag();
     operationIds += 1;
     const id = `op-${operationIds.toString().padStart(4, "0")}`;
-    operations.set(id, {
+    const operation: Operation = {
       id,
-      subscriptionId: c.subscriptionId,
-      location: c.location,
       pollsLeft: operationPolls,
       startTime: new Date().toISOString(),
-      complete: () => {
-        target.count = count;
+      done: false,
+      end: () => {
+        if (operation.done) return;
+        operation.done = true;
+        clearTimeout(operation.timer);
         target.provisioningState = "Succeeded";
         target.eTag = nextEtag();
       },
-    });
+      timer: setTimeout(() => operation.end(), fake.operationMs).unref(),
+    };
+    operations.set(id, operation);
     const apiVersion = request.query["api-version"] ?? "";
     return {
       status: pool ? 200 : 201,
@@ -308,12 +323,11 @@ export const startAzureArmFake = async (options: AzureArmFakeOptions = {}): Prom
   const operationStatus = (id: string): CloudReply => {
     const op = operations.get(id);
     if (!op) return armError(404, "NotFound", `Operation ${id} not found.`);
-    if (op.pollsLeft > 0) {
+    if (!op.done && op.pollsLeft > 0) {
       op.pollsLeft -= 1;
       return { status: 200, body: { id, name: id, status: "InProgress", startTime: op.startTime } };
     }
-    op.complete();
-    operations.delete(id);
+    op.end();
     return {
       status: 200,
       body: { id, name: id, status: "Succeeded", startTime: op.startTime, endTime: new Date().toISOString() },
@@ -456,6 +470,7 @@ export const startAzureArmFake = async (options: AzureArmFakeOptions = {}): Prom
 
   const fake: AzureArmFake = {
     onRequest: undefined,
+    operationMs: options.operationMs ?? 1_000,
     url: api.url,
     ca: tls.ca,
     token,
@@ -485,7 +500,10 @@ export const startAzureArmFake = async (options: AzureArmFakeOptions = {}): Prom
       return cluster;
     },
     cluster: find,
-    close: api.close,
+    close: async () => {
+      for (const op of operations.values()) clearTimeout(op.timer);
+      await api.close();
+    },
   };
   return fake;
 };

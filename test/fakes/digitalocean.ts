@@ -6,8 +6,9 @@ import { type CloudReply, type FaultPlan, type RecordedRequest, startCloudApi } 
 // specification/resources/kubernetes) and API reference (https://docs.digitalocean.com/reference/api/):
 // - GET /v2/kubernetes/clusters (paged: `page`, `per_page`, `links.pages.next`, `meta.total`),
 // - GET /v2/kubernetes/clusters/{id}, GET …/{id}/credentials?expiry_seconds=,
-// - GET and PUT …/{id}/node_pools/{pool_id} (PUT needs `name` and `count`, answers 202), nodes
-//   being provisioned until polled a few times,
+// - GET and PUT …/{id}/node_pools/{pool_id} (PUT needs `name` and `count`, answers 202): the pool
+//   reads at once with the new `count`, its new nodes `provisioning` (or its extra ones `deleting`)
+//   until it has been read a few times or, as on DigitalOcean, a while has passed, read or not,
 // - `ratelimit-limit` / `ratelimit-remaining` / `ratelimit-reset` on every answer, 429 with
 //   Retry-After when throttled (https://docs.digitalocean.com/notes/2023/api-rate-limit),
 // - errors as `{ id, message, request_id }` with an `x-request-id` header.
@@ -61,6 +62,8 @@ export interface DigitalOceanFakeOptions {
   readonly token?: string;
   /** Reads of a resized node pool before its new nodes run. Default 1. */
   readonly nodePolls?: number;
+  /** How long a resized node pool's nodes take to run (or go), read or not, in ms. Default 1000. */
+  readonly resizeMs?: number;
   /** Retry-After (seconds) sent with injected throttling. Default 1. */
   readonly throttleRetryAfterSeconds?: number;
   /** The hourly request limit reported in `ratelimit-*`. Default 5000. */
@@ -75,6 +78,8 @@ export interface DigitalOceanFake {
   readonly faults: FaultPlan;
   /** Sees each request before anything else, e.g. to inject a fault at a precise moment. */
   onRequest: ((request: RecordedRequest) => void) | undefined;
+  /** How long the nodes of pools resized from now take to run (or go), in ms. */
+  resizeMs: number;
   addCluster(spec: DoClusterSpec): FakeDoCluster;
   cluster(id: string): FakeDoCluster | undefined;
   /** Reports the rate limit as spent until `resetInSeconds` from now, as the real API would. */
@@ -94,8 +99,8 @@ export const startDigitalOceanFake = async (
   const nodePolls = options.nodePolls ?? 1;
   const hourly = options.rateLimit ?? 5000;
   const clusters: FakeDoCluster[] = [];
-  /** Per node pool, reads left before its provisioning nodes run. */
-  const settling = new Map<FakeDoNodePool, number>();
+  /** Per node pool being resized: reads left before its nodes settle, and the timer that settles them. */
+  const settling = new Map<FakeDoNodePool, { reads: number; readonly timer: NodeJS.Timeout }>();
   let used = 0;
   let spentUntil = 0;
   let nodeNames = 0;
@@ -144,17 +149,20 @@ export const startDigitalOceanFake = async (
     surge_upgrade: true,
   });
 
-  /** A resized pool's nodes come and go over a few reads, as droplets are made and removed. */
+  /** A resized pool's nodes run (or go), as its droplets are made (or removed). */
   const settle = (pool: FakeDoNodePool): void => {
-    const left = settling.get(pool);
-    if (left === undefined) return;
-    if (left > 0) {
-      settling.set(pool, left - 1);
-      return;
-    }
+    const resizing = settling.get(pool);
+    if (!resizing) return;
+    clearTimeout(resizing.timer);
     settling.delete(pool);
     pool.nodes.splice(pool.count);
     for (const node of pool.nodes) node.state = "running";
+  };
+  /** Each read brings a resized pool closer: it settles on the read after the last one left. */
+  const read = (pool: FakeDoNodePool): void => {
+    const resizing = settling.get(pool);
+    if (resizing && resizing.reads > 0) resizing.reads -= 1;
+    else settle(pool);
   };
 
   const route = (request: RecordedRequest): CloudReply => {
@@ -205,7 +213,7 @@ export const startDigitalOceanFake = async (
     const pool = cluster.nodePools.find((p) => p.id === m[3]);
     if (!pool) return notFound();
     if (request.method === "GET") {
-      settle(pool);
+      read(pool);
       return { status: 200, body: { node_pool: poolBody(cluster, pool) } };
     }
     if (request.method === "PUT") {
@@ -233,7 +241,8 @@ export const startDigitalOceanFake = async (
       if (Array.isArray(body.tags)) pool.tags = body.tags.filter((t): t is string => typeof t === "string");
       while (pool.nodes.length < pool.count) pool.nodes.push(newNode(pool, "provisioning"));
       for (const node of pool.nodes.slice(pool.count)) node.state = "deleting";
-      settling.set(pool, nodePolls);
+      clearTimeout(settling.get(pool)?.timer);
+      settling.set(pool, { reads: nodePolls, timer: setTimeout(() => settle(pool), fake.resizeMs).unref() });
       return { status: 202, body: { node_pool: poolBody(cluster, pool) } };
     }
     return doError(405, "method_not_allowed", "Method not allowed.", request);
@@ -296,6 +305,7 @@ export const startDigitalOceanFake = async (
 
   const fake: DigitalOceanFake = {
     onRequest: undefined,
+    resizeMs: options.resizeMs ?? 1_000,
     url: api.url,
     token,
     requests: api.requests,
@@ -335,7 +345,10 @@ export const startDigitalOceanFake = async (
     spendRateLimit(resetInSeconds) {
       spentUntil = Date.now() + resetInSeconds * 1000;
     },
-    close: api.close,
+    close: async () => {
+      for (const { timer } of settling.values()) clearTimeout(timer);
+      await api.close();
+    },
   };
   return fake;
 };

@@ -6,7 +6,8 @@ import type { FakeNodeSpec } from "./kubernetes.ts";
 // transport of `@google-cloud/container` sends it (https://cloud.google.com/kubernetes-engine/docs/reference/rest):
 // - projects.locations.clusters list/get (`locations/-` lists every location),
 // - projects.locations.clusters.nodePools get and `:setSize`, which answers an Operation,
-// - projects.locations.operations get, DONE after a few polls,
+// - projects.locations.operations get, DONE after a few polls or, as on GKE, on its own after a
+//   while, polled or not; meanwhile the pool is RECONCILING and the cluster refuses other operations,
 // - node pools across zones (`locations`), sized per zone as `setSize` sizes them; `gkeNodes` gives
 //   the Kubernetes Nodes a cluster's pools register, for a fake Kubernetes API to list,
 // - enums as numbers when the request asks `$alt=json;enum-encoding=int`, as names otherwise,
@@ -84,6 +85,8 @@ export interface GkeFakeOptions {
   readonly token?: string;
   /** Polls of an operation that answer RUNNING before DONE. Default 1. */
   readonly operationPolls?: number;
+  /** How long an operation runs before it is DONE on its own, polled or not, in ms. Default 1000. */
+  readonly operationMs?: number;
   /** The retry delay (seconds) named in injected throttling. Default 1. */
   readonly throttleRetrySeconds?: number;
 }
@@ -99,6 +102,8 @@ export interface GkeFake {
   onRequest: ((request: RecordedRequest) => void) | undefined;
   /** Told when a resize has finished, e.g. to register the pool's new nodes with `gkeNodes`. */
   onPoolResized: ((cluster: FakeGkeCluster, pool: FakeNodePool) => void) | undefined;
+  /** How long operations started from now run before they are DONE on their own, in ms. */
+  operationMs: number;
   addCluster(spec: GkeClusterSpec): FakeGkeCluster;
   cluster(project: string, location: string, name: string): FakeGkeCluster | undefined;
   close(): Promise<void>;
@@ -161,7 +166,10 @@ export const gkeNodes = (c: FakeGkeCluster): FakeNodeSpec[] =>
 interface PendingOperation {
   readonly body: Record<string, unknown>;
   pollsLeft: number;
+  /** Finishes the operation (once); called by the last poll or by its timer, whichever comes first. */
   readonly complete: () => void;
+  readonly timer: NodeJS.Timeout;
+  done: boolean;
 }
 
 export const startGkeFake = async (options: GkeFakeOptions = {}): Promise<GkeFake> => {
@@ -240,7 +248,7 @@ export const startGkeFake = async (options: GkeFakeOptions = {}): Promise<GkeFak
     if (opMatch && request.method === "GET") {
       const op = operations.get(opMatch[1] ?? "");
       if (!op) return notFound(`${path}/${rest}`);
-      if (op.pollsLeft > 0) {
+      if (!op.done && op.pollsLeft > 0) {
         op.pollsLeft -= 1;
         return { status: 200, body: operationBody(op, "RUNNING", request) };
       }
@@ -300,12 +308,17 @@ export const startGkeFake = async (options: GkeFakeOptions = {}): Promise<GkeFak
           startTime: new Date().toISOString(),
         },
         pollsLeft: operationPolls,
+        done: false,
         complete: () => {
+          if (op.done) return;
+          op.done = true;
+          clearTimeout(op.timer);
           pool.nodeCount = nodeCount as number;
           pool.status = "RUNNING";
           running.delete(cluster);
           fake.onPoolResized?.(cluster, pool);
         },
+        timer: setTimeout(() => op.complete(), fake.operationMs).unref(),
       };
       operations.set(id, op);
       running.set(cluster, id);
@@ -365,6 +378,7 @@ export const startGkeFake = async (options: GkeFakeOptions = {}): Promise<GkeFak
   const fake: GkeFake = {
     onRequest: undefined,
     onPoolResized: undefined,
+    operationMs: options.operationMs ?? 1_000,
     url: api.url,
     port: api.port,
     token,
@@ -396,7 +410,10 @@ export const startGkeFake = async (options: GkeFakeOptions = {}): Promise<GkeFak
       return cluster;
     },
     cluster: find,
-    close: api.close,
+    close: async () => {
+      for (const op of operations.values()) clearTimeout(op.timer);
+      await api.close();
+    },
   };
   return fake;
 };
