@@ -1,4 +1,4 @@
-import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
+import { access, mkdtemp, readdir, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
@@ -12,7 +12,20 @@ afterEach(async () => {
   running = undefined;
 });
 afterAll(async () => {
-  for (const dir of dataDirs) await rm(dir, { recursive: true, force: true });
+  for (const dir of dataDirs) {
+    // A killed devsim's embedded Postgres shuts itself down cleanly, writing as it goes, and drops
+    // its lock last: removing the folder before that races its writes.
+    await eventually(
+      async () =>
+        !(await access(join(dir, "pgdata.lock")).then(
+          () => true,
+          () => false,
+        )),
+      10_000,
+      "the embedded Postgres to let go of its data",
+    );
+    await rm(dir, { recursive: true, force: true });
+  }
 });
 
 /** Resident memory of a process and all its descendants (the embedded Postgres runs in a child), in MB. */
