@@ -1,5 +1,5 @@
 import { createServer } from "node:http";
-import type { AddressInfo } from "node:net";
+import { listenAndAnnounce } from "./announce.ts";
 
 // A backend for bench/router.ts: answers every request with a tiny JSON body naming itself.
 // Run as `node bench/router/backend.ts <name>`; prints {"url": ...} once it listens.
@@ -16,11 +16,4 @@ const server = createServer((req, res) => {
 });
 // Outlive the proxies' idle connections, so an idle keep-alive connection is never closed under them.
 server.keepAliveTimeout = 65_000;
-server.listen(0, "127.0.0.1", () => {
-  const { port } = server.address() as AddressInfo;
-  process.stdout.write(`${JSON.stringify({ url: `http://127.0.0.1:${port}` })}\n`);
-});
-process.on("SIGTERM", () => {
-  server.close();
-  server.closeAllConnections();
-});
+listenAndAnnounce(server);

@@ -1,6 +1,6 @@
 import { createServer } from "node:http";
-import type { AddressInfo } from "node:net";
 import { Agent, type Dispatcher } from "undici";
+import { listenAndAnnounce } from "./announce.ts";
 
 // The floor under the router's Node front end, for bench/router.ts: the same transport (node:http
 // in, an undici keep-alive pool out) doing only what any proxy must: a weighted pick, the request
@@ -63,12 +63,4 @@ const server = createServer((req, res) => {
     },
   );
 });
-server.listen(0, "127.0.0.1", () => {
-  const { port } = server.address() as AddressInfo;
-  process.stdout.write(`${JSON.stringify({ url: `http://127.0.0.1:${port}` })}\n`);
-});
-process.on("SIGTERM", () => {
-  server.close();
-  server.closeAllConnections();
-  void agent.close();
-});
+listenAndAnnounce(server, () => void agent.close());

@@ -6,6 +6,7 @@ import { type DataPlane, startDataPlane } from "../clouds/data-plane.ts";
 import { type CloudWorld, type KubernetesCloud, startCloudWorld } from "../clouds/world.ts";
 import { createTestDatabase, type TestDatabase } from "../support/database.ts";
 import { type DevsimProcess, eventually, spawnDevsim } from "../support/devsim-process.ts";
+import { callJson } from "../support/json-api.ts";
 import { routerAttempts } from "../support/router-metrics.ts";
 
 // The canary and the region failover of the other e2e tests, with no simulated cloud: every target
@@ -101,19 +102,8 @@ interface HealthJson {
   targets: { cloud: string; region: string; status: string; weight: number }[];
 }
 
-const call = async <T>(
-  method: string,
-  path: string,
-  body?: unknown,
-): Promise<{ status: number; json: T }> => {
-  const res = await fetch(`${running.apiUrl}${path}`, {
-    method,
-    headers: body === undefined ? {} : { "content-type": "application/json" },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await res.text();
-  return { status: res.status, json: (text ? JSON.parse(text) : null) as T };
-};
+const call = <T>(method: string, path: string, body?: unknown) =>
+  callJson<T>(running.apiUrl, method, path, body);
 
 const rollout = async (id: string) => (await call<RolloutJson>("GET", `/v1/rollouts/${id}`)).json;
 const health = async (name: string) =>

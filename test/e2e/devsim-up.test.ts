@@ -1,6 +1,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { createTestDatabase, type TestDatabase } from "../support/database.ts";
 import { type DevsimProcess, eventually, spawnDevsim } from "../support/devsim-process.ts";
+import { callJson } from "../support/json-api.ts";
 
 let db: TestDatabase;
 let running: DevsimProcess | undefined;
@@ -22,20 +23,6 @@ interface RolloutJson {
   readonly currentStep: number;
   readonly steps: readonly unknown[];
 }
-
-const api = async <T>(
-  base: string,
-  method: string,
-  path: string,
-  body?: unknown,
-): Promise<{ status: number; json: T }> => {
-  const res = await fetch(`${base}${path}`, {
-    method,
-    headers: body === undefined ? {} : { "content-type": "application/json" },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  return { status: res.status, json: (await res.json()) as T };
-};
 
 /** Which backends answer `count` requests through the router. */
 const backendsSeen = async (routerUrl: string, workload: string, count: number): Promise<Set<string>> => {
@@ -63,7 +50,7 @@ const spread = {
 const finished = (base: string, id: string) =>
   eventually(
     async () => {
-      const { json } = await api<RolloutJson>(base, "GET", `/v1/rollouts/${id}`);
+      const { json } = await callJson<RolloutJson>(base, "GET", `/v1/rollouts/${id}`);
       return json.status !== "progressing" ? json : null;
     },
     30_000,
@@ -74,7 +61,7 @@ describe("devsim up, end to end", () => {
   it("creates a workload, rolls it out and routes every request to the new revision", async () => {
     running = await spawnDevsim(["--no-demo", "--database-url", db.url]);
     const base = running.apiUrl;
-    const created = await api<{ rollout: RolloutJson }>(base, "POST", "/v1/workloads", {
+    const created = await callJson<{ rollout: RolloutJson }>(base, "POST", "/v1/workloads", {
       name: "shop",
       ...spread,
     });
@@ -89,7 +76,7 @@ describe("devsim up, end to end", () => {
       "200 gcp/us-central1/1",
     ]);
 
-    const started = await api<RolloutJson>(base, "POST", "/v1/workloads/shop/rollouts", {
+    const started = await callJson<RolloutJson>(base, "POST", "/v1/workloads/shop/rollouts", {
       image: "registry.example.com/shop/web:2",
     });
     expect(started.status).toBe(202);
@@ -115,13 +102,13 @@ describe("devsim up, end to end", () => {
 
   it("finishes a rollout after the process is killed in the middle of it", async () => {
     running = await spawnDevsim(["--no-demo", "--database-url", db.url]);
-    const created = await api<{ rollout: RolloutJson }>(running.apiUrl, "POST", "/v1/workloads", {
+    const created = await callJson<{ rollout: RolloutJson }>(running.apiUrl, "POST", "/v1/workloads", {
       name: "crashy",
       ...spread,
       targets: spread.targets.map((t) => ({ ...t, replicas: 2 })),
     });
     await finished(running.apiUrl, created.json.rollout.id);
-    const started = await api<RolloutJson>(running.apiUrl, "POST", "/v1/workloads/crashy/rollouts", {
+    const started = await callJson<RolloutJson>(running.apiUrl, "POST", "/v1/workloads/crashy/rollouts", {
       image: "registry.example.com/shop/web:2",
       sim: { latencyMs: 1 },
     });
@@ -129,7 +116,7 @@ describe("devsim up, end to end", () => {
     // Kill it once the rollout has moved at least one target but not all of them.
     await eventually(
       async () => {
-        const { json } = await api<RolloutJson>(base, "GET", `/v1/rollouts/${started.json.id}`);
+        const { json } = await callJson<RolloutJson>(base, "GET", `/v1/rollouts/${started.json.id}`);
         return json.currentStep >= 3 && json.status === "progressing";
       },
       20_000,

@@ -3,6 +3,7 @@ import { SIM_REGIONS } from "#core";
 import { startTraffic } from "#sim";
 import { createTestDatabase, type TestDatabase } from "../support/database.ts";
 import { type DevsimProcess, eventually, spawnDevsim } from "../support/devsim-process.ts";
+import { callJson } from "../support/json-api.ts";
 import { routerAttempts } from "../support/router-metrics.ts";
 
 // The issue's done-when, end to end through `devsim up`: under steady load through the router, a
@@ -30,19 +31,8 @@ interface HealthJson {
   targets: { cloud: string; region: string; status: string; weight: number; lastCheck: string | null }[];
 }
 
-const call = async <T>(
-  method: string,
-  path: string,
-  body?: unknown,
-): Promise<{ status: number; json: T }> => {
-  const res = await fetch(`${running.apiUrl}${path}`, {
-    method,
-    headers: body === undefined ? {} : { "content-type": "application/json" },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await res.text();
-  return { status: res.status, json: (text ? JSON.parse(text) : null) as T };
-};
+const call = <T>(method: string, path: string, body?: unknown) =>
+  callJson<T>(running.apiUrl, method, path, body);
 
 /** Attempts the router sent to one region of the workload, from the API's /metrics. */
 const attemptsTo = async (workload: string, cloud: string, region: string): Promise<number> =>

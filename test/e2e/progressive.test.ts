@@ -2,6 +2,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { startTraffic, type Traffic } from "#sim";
 import { createTestDatabase, type TestDatabase } from "../support/database.ts";
 import { type DevsimProcess, eventually, spawnDevsim } from "../support/devsim-process.ts";
+import { callJson } from "../support/json-api.ts";
 
 let db: TestDatabase;
 let running: DevsimProcess;
@@ -30,18 +31,8 @@ interface RolloutJson {
   analysis: { verdict: string; metric: string | null }[];
 }
 
-const call = async <T>(
-  method: string,
-  path: string,
-  body?: unknown,
-): Promise<{ status: number; json: T }> => {
-  const res = await fetch(`${running.apiUrl}${path}`, {
-    method,
-    headers: body === undefined ? {} : { "content-type": "application/json" },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  return { status: res.status, json: (await res.json()) as T };
-};
+const call = <T>(method: string, path: string, body?: unknown) =>
+  callJson<T>(running.apiUrl, method, path, body);
 
 const rollout = async (id: string) => (await call<RolloutJson>("GET", `/v1/rollouts/${id}`)).json;
 const finished = (id: string, timeoutMs = 60_000) =>
