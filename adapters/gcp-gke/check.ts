@@ -2,7 +2,8 @@ import { z } from "zod";
 import { AdapterError } from "#core";
 import { apiServerChecks, failedCheck, type TargetCheck } from "../managed-kubernetes/index.ts";
 import type { GkeAuth } from "./clusters.ts";
-import { GkeConfig, gkeRegions } from "./config.ts";
+import { controlPlaneEndpointOf, GkeConfig, gkeRegions } from "./config.ts";
+import { ControlPlaneEndpointError, type GkeClusterRef } from "./control-plane.ts";
 import { assembleGke } from "./gke-adapter.ts";
 import { NODE_POOL_LABEL } from "./node-pool-growth.ts";
 
@@ -11,8 +12,9 @@ const CREDENTIALS_FIX =
   "account key or workload identity federation file, or run on Google Cloud with a service account.";
 
 const API_SERVER_FIX =
-  "Make sure this machine can reach the cluster's endpoint (authorized networks, private endpoint) and " +
-  "that the account has Kubernetes rights there (IAM 'Kubernetes Engine Developer', or RBAC bindings).";
+  "Make sure this machine can reach the cluster's control plane endpoint (authorized networks for the public " +
+  "one, the cluster's VPC for the private one), or choose another with `controlPlaneEndpoint`, and that the " +
+  "account has Kubernetes rights there (IAM 'Kubernetes Engine Developer', or RBAC bindings).";
 
 const POOL_FIX =
   "Check the node pool's name (`gcloud container node-pools list --cluster …`), and that the account may " +
@@ -39,8 +41,9 @@ const clusterFix = (error: unknown, discovering: boolean, endpoint: string): str
 
 /**
  * Checks a `gcp-gke` configuration against Google Cloud: the configuration itself, that an access
- * token can be had, that each region's cluster is found with an endpoint, and that each cluster's
- * API server answers. Never throws for what it finds wrong; each line names a fix.
+ * token can be had, that each region's cluster is found with the control plane endpoint it is to be
+ * reached by (named on the line unless it is the default, `public`), and that each cluster's API
+ * server answers there. Never throws for what it finds wrong; each line names a fix.
  */
 export const check = async (input: unknown, auth: GkeAuth = {}): Promise<TargetCheck[]> => {
   const parsed = GkeConfig.safeParse(input);
@@ -66,13 +69,26 @@ export const check = async (input: unknown, auth: GkeAuth = {}): Promise<TargetC
   const found: string[] = [];
   for (const region of gkeRegions(config)) {
     const target = `gcp ${region}: GKE cluster`;
+    const endpoint = controlPlaneEndpointOf(config, region);
+    // The default endpoint goes unsaid on a line that is ok, which then reads as it always has.
+    const via = (ok: boolean): string => (ok && endpoint === "public" ? "" : ` (${endpoint} endpoint)`);
+    let ref: GkeClusterRef | undefined;
     try {
-      const ref = await clusters.locate(region);
+      ref = await clusters.locate(region);
       await clusters.access(region);
-      results.push({ target: `${target} ${ref.location}/${ref.name}`, ok: true });
+      results.push({ target: `${target} ${ref.location}/${ref.name}${via(true)}`, ok: true });
       found.push(region);
     } catch (error) {
-      results.push(failedCheck(target, error, clusterFix(error, discovering, config.endpoint)));
+      results.push(
+        error instanceof ControlPlaneEndpointError && ref
+          ? {
+              target: `${target} ${ref.location}/${ref.name}${via(false)}`,
+              ok: false,
+              problem: error.problem,
+              fix: error.fix,
+            }
+          : failedCheck(target, error, clusterFix(error, discovering, config.endpoint)),
+      );
     }
   }
   const label = (region: string): string => `gcp ${region}: Kubernetes API`;

@@ -5,7 +5,8 @@ import { AdapterError, retry } from "#core";
 import type { ClusterAccess } from "../kubernetes/index.ts";
 import { configuredCluster } from "../managed-kubernetes/index.ts";
 import type { RegionStatus } from "../port.ts";
-import { type GkeConfig, gkeRegions, regionOf } from "./config.ts";
+import { controlPlaneEndpointOf, type GkeConfig, gkeRegions, regionOf } from "./config.ts";
+import { clusterPath, controlPlaneAddress, type GkeClusterRef } from "./control-plane.ts";
 import { CLOUD, failureForCode, retryDecision, toAdapterError } from "./errors.ts";
 
 type Cluster = protos.google.container.v1.ICluster;
@@ -25,15 +26,7 @@ export const clusterAvailable = (cluster: Pick<Cluster, "status" | "nodePools">)
   SERVING_CLUSTER.has(String(cluster.status)) &&
   (cluster.nodePools ?? []).some((p) => SERVING_POOL.has(String(p.status)));
 
-/** Where one cluster lives in GKE. */
-export interface GkeClusterRef {
-  readonly project: string;
-  readonly location: string;
-  readonly name: string;
-}
-
-const clusterPath = (ref: GkeClusterRef): string =>
-  `projects/${ref.project}/locations/${ref.location}/clusters/${ref.name}`;
+export type { GkeClusterRef } from "./control-plane.ts";
 
 /** What a scale's growth reads of a node pool. GKE reports no current size: the Nodes tell it. */
 export interface GkeNodePool {
@@ -46,7 +39,11 @@ export interface GkeNodePool {
 
 export interface GkeClusters {
   locate(region: string): Promise<GkeClusterRef>;
-  /** The endpoint and CA `getCluster` reports, and an access token per request, for the Kubernetes layer. */
+  /**
+   * The address of the region's chosen control plane endpoint (`controlPlaneEndpoint`) as `getCluster`
+   * reports it, the cluster CA for an IP endpoint, and an access token per request, for the Kubernetes
+   * layer. An endpoint absent or disabled is ControlPlaneEndpointError (`invalid`).
+   */
   access(region: string): Promise<ClusterAccess>;
   /** One entry per configured region: available when its cluster and a node pool serve. */
   regions(): Promise<RegionStatus[]>;
@@ -180,16 +177,8 @@ export const createGkeClusters = (config: GkeConfig, auth: GkeAuth = {}): GkeClu
 
   const access = async (region: string): Promise<ClusterAccess> => {
     const ref = await locate(region);
-    const cluster = await getCluster(ref);
-    if (!cluster.endpoint) {
-      throw new AdapterError(
-        "unavailable",
-        CLOUD,
-        `gcp-gke: cluster ${clusterPath(ref)} has no endpoint yet (status ${String(cluster.status)})`,
-      );
-    }
-    const caData = cluster.masterAuth?.clusterCaCertificate;
-    return { name: ref.name, server: `https://${cluster.endpoint}`, ...(caData ? { caData } : {}), token };
+    const address = controlPlaneAddress(await getCluster(ref), ref, controlPlaneEndpointOf(config, region));
+    return { name: ref.name, ...address, token };
   };
 
   const regions = async (): Promise<RegionStatus[]> => {

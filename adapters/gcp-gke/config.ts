@@ -17,6 +17,15 @@ const GcpLocation = z
 /** GKE's rule for cluster and node pool names. */
 const ResourceName = z.string().regex(/^[a-z]([-a-z0-9]{0,38}[a-z0-9])?$/, "not a valid GKE name");
 
+/**
+ * Which of a cluster's control plane endpoints the Kubernetes layer is sent to: `public` its public IP
+ * (GKE's `endpoint`), `private` its private IP (for a control plane run inside the cluster's VPC, or a
+ * network peered or connected to it), `dns` its DNS endpoint (`….gke.goog`, reached from anywhere
+ * Google's APIs are, and authorized by IAM before the API server sees the request).
+ */
+export const ControlPlaneEndpoint = z.enum(["public", "private", "dns"]);
+export type ControlPlaneEndpoint = z.infer<typeof ControlPlaneEndpoint>;
+
 /** The region of a location: a zone's region (`europe-west1-b` → `europe-west1`), or the region itself. */
 export const regionOf = (location: string): string => /^(.+[0-9])-[a-z]$/.exec(location)?.[1] ?? location;
 
@@ -28,6 +37,8 @@ export const GkeCluster = z.strictObject({
   name: ResourceName,
   /** Defaults to the top-level project. */
   projectId: ProjectId.optional(),
+  /** Defaults to the top-level `controlPlaneEndpoint`. */
+  controlPlaneEndpoint: ControlPlaneEndpoint.optional(),
 });
 export type GkeCluster = z.infer<typeof GkeCluster>;
 
@@ -38,6 +49,11 @@ export const GkeConfig = z
     clusters: z.array(GkeCluster).default([]),
     /** Instead of `clusters`: the regions to serve, each by the project's one cluster located in it. */
     regions: z.array(GcpRegion).default([]),
+    /**
+     * The control plane endpoint of every cluster that does not choose its own; `public` (GKE's
+     * `endpoint`) by default. Not to be confused with `endpoint`, the GKE API's.
+     */
+    controlPlaneEndpoint: ControlPlaneEndpoint.default("public"),
     /** The GKE API; another for tests or private service connect, e.g. `https://container.example.internal`. */
     endpoint: z.url({ protocol: /^https?$/ }).default("https://container.googleapis.com"),
     /** Limit on each GKE API call, in ms. */
@@ -80,6 +96,10 @@ export const GkeConfig = z
   });
 export type GkeConfig = z.infer<typeof GkeConfig>;
 export type GkeConfigInput = z.input<typeof GkeConfig>;
+
+/** The control plane endpoint a region's cluster is reached by: its own choice, else the default. */
+export const controlPlaneEndpointOf = (config: GkeConfig, region: string): ControlPlaneEndpoint =>
+  config.clusters.find((c) => c.region === region)?.controlPlaneEndpoint ?? config.controlPlaneEndpoint;
 
 /** The regions a configuration serves. */
 export const gkeRegions = (config: GkeConfig): string[] => servedRegions(config);

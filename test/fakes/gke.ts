@@ -10,6 +10,12 @@ import type { FakeNodeSpec } from "./kubernetes.ts";
 //   while, polled or not; meanwhile the pool is RECONCILING and the cluster refuses other operations,
 // - node pools across zones (`locations`), sized per zone as `setSize` sizes them; `gkeNodes` gives
 //   the Kubernetes Nodes a cluster's pools register, for a fake Kubernetes API to list,
+// - a cluster's control plane endpoints as GKE reports them: `endpoint` (the public IP, or the private
+//   one once the public endpoint is disabled), `privateClusterConfig` (the deprecated `privateEndpoint`,
+//   `publicEndpoint`, `enablePrivateEndpoint`) and `controlPlaneEndpointsConfig` (`dnsEndpointConfig`
+//   with `endpoint` and `allowExternalTraffic`; `ipEndpointsConfig` with `enabled`,
+//   `enablePublicEndpoint`, and `publicEndpoint` only while it is enabled, `privateEndpoint`), each
+//   address settable, so tests can point all three at loopback,
 // - enums as numbers when the request asks `$alt=json;enum-encoding=int`, as names otherwise,
 // - errors as `{ error: { code, message, status, details } }` with a google.rpc.RequestInfo
 //   (and a google.rpc.RetryInfo when throttled), https://cloud.google.com/apis/design/errors.
@@ -54,8 +60,18 @@ export interface FakeGkeCluster {
   location: string;
   readonly name: string;
   status: FakeClusterStatus;
-  /** What `endpoint` says: the API server's host (and, in tests, port). */
+  /** The public IP endpoint's host (and, in tests, port); what `endpoint` says while that endpoint is enabled. */
   endpoint: string;
+  /** The private IP endpoint's host (`ipEndpointsConfig.privateEndpoint`); undefined: GKE reports none. */
+  privateEndpoint: string | undefined;
+  /** The DNS endpoint's host (`dnsEndpointConfig.endpoint`, `….gke.goog` on GKE); undefined: none reported. */
+  dnsEndpoint: string | undefined;
+  /** `ipEndpointsConfig.enabled`: whether the IP endpoints serve at all. */
+  ipEndpointsEnabled: boolean;
+  /** `ipEndpointsConfig.enablePublicEndpoint`; false is also `privateClusterConfig.enablePrivateEndpoint`. */
+  publicEndpointEnabled: boolean;
+  /** `dnsEndpointConfig.allowExternalTraffic`: whether the DNS endpoint takes user traffic. */
+  dnsAllowExternalTraffic: boolean;
   /** Base64 PEM of the cluster CA (`masterAuth.clusterCaCertificate`). */
   clusterCaCertificate: string;
   readonly nodePools: FakeNodePool[];
@@ -65,7 +81,18 @@ export interface GkeClusterSpec {
   readonly project: string;
   readonly location: string;
   readonly name: string;
+  /** The public endpoint. Default `203.0.113.10`. */
   readonly endpoint?: string;
+  /** Default `10.128.0.2`; null: GKE reports no private endpoint. */
+  readonly privateEndpoint?: string | null;
+  /** Default `gke-<id>.<location>.gke.goog`; null: GKE reports no DNS endpoint. */
+  readonly dnsEndpoint?: string | null;
+  /** Default true. */
+  readonly ipEndpointsEnabled?: boolean;
+  /** Default true. */
+  readonly publicEndpointEnabled?: boolean;
+  /** Default false, as for a cluster created without `--enable-dns-access`. */
+  readonly dnsAllowExternalTraffic?: boolean;
   readonly clusterCaCertificate?: string;
   readonly status?: FakeClusterStatus;
   /**
@@ -134,6 +161,15 @@ const regionOf = (location: string): string => /^(.+[0-9])-[a-z]$/.exec(location
 const groupId = (c: FakeGkeCluster, p: FakeNodePool, zone: string): string =>
   createHash("sha256").update(`${c.project}/${c.name}/${p.name}/${zone}`).digest("hex").slice(0, 8);
 
+/** A DNS endpoint name as GKE makes them, `gke-<cluster uid>-<project number>.<region>.gke.goog`. */
+const dnsEndpointName = (project: string, location: string, name: string): string => {
+  const digest = createHash("sha256").update(`${project}/${location}/${name}`).digest("hex");
+  const projectNumber = BigInt(`0x${digest.slice(32, 42)}`)
+    .toString()
+    .slice(0, 12);
+  return `gke-${digest.slice(0, 32)}-${projectNumber}.${regionOf(location)}.gke.goog`;
+};
+
 /** The zones of a cluster's node pools, each once. */
 const clusterZones = (c: FakeGkeCluster): string[] => [...new Set(c.nodePools.flatMap((p) => p.locations))];
 
@@ -189,11 +225,41 @@ export const startGkeFake = async (options: GkeFakeOptions = {}): Promise<GkeFak
     request: RecordedRequest,
   ) => (numeric(request) ? table[name] : name);
 
+  /**
+   * The endpoint fields of a Cluster (google/container/v1/cluster_service.proto): output-only strings
+   * left out when empty, proto3 `optional` booleans sent whenever set, plain booleans only when true.
+   */
+  const endpointFields = (c: FakeGkeCluster) => {
+    const publicServes = c.ipEndpointsEnabled && c.publicEndpointEnabled;
+    const endpoint = publicServes ? c.endpoint : c.privateEndpoint;
+    return {
+      ...(endpoint ? { endpoint } : {}),
+      privateClusterConfig: {
+        ...(c.publicEndpointEnabled ? {} : { enablePrivateEndpoint: true }),
+        ...(c.privateEndpoint ? { privateEndpoint: c.privateEndpoint } : {}),
+        ...(publicServes ? { publicEndpoint: c.endpoint } : {}),
+      },
+      controlPlaneEndpointsConfig: {
+        dnsEndpointConfig: {
+          ...(c.dnsEndpoint ? { endpoint: c.dnsEndpoint } : {}),
+          allowExternalTraffic: c.dnsAllowExternalTraffic,
+        },
+        ipEndpointsConfig: {
+          enabled: c.ipEndpointsEnabled,
+          enablePublicEndpoint: c.publicEndpointEnabled,
+          globalAccess: false,
+          ...(publicServes ? { publicEndpoint: c.endpoint } : {}),
+          ...(c.privateEndpoint ? { privateEndpoint: c.privateEndpoint } : {}),
+        },
+      },
+    };
+  };
+
   const clusterBody = (c: FakeGkeCluster, request: RecordedRequest): unknown => ({
     name: c.name,
     location: c.location,
     selfLink: `https://container.googleapis.com/v1/projects/${c.project}/locations/${c.location}/clusters/${c.name}`,
-    endpoint: c.endpoint,
+    ...endpointFields(c),
     status: enumValue(CLUSTER_STATUS, c.status, request),
     currentMasterVersion: "1.33.2-gke.1000",
     currentNodeCount: c.nodePools.reduce((sum, p) => sum + p.nodeCount * p.locations.length, 0),
@@ -391,6 +457,14 @@ export const startGkeFake = async (options: GkeFakeOptions = {}): Promise<GkeFak
         name: spec.name,
         status: spec.status ?? "RUNNING",
         endpoint: spec.endpoint ?? "203.0.113.10",
+        privateEndpoint: spec.privateEndpoint === null ? undefined : (spec.privateEndpoint ?? "10.128.0.2"),
+        dnsEndpoint:
+          spec.dnsEndpoint === null
+            ? undefined
+            : (spec.dnsEndpoint ?? dnsEndpointName(spec.project, spec.location, spec.name)),
+        ipEndpointsEnabled: spec.ipEndpointsEnabled ?? true,
+        publicEndpointEnabled: spec.publicEndpointEnabled ?? true,
+        dnsAllowExternalTraffic: spec.dnsAllowExternalTraffic ?? false,
         clusterCaCertificate: spec.clusterCaCertificate ?? Buffer.from("not a real CA").toString("base64"),
         nodePools: (spec.nodePools ?? [{ name: "default-pool", nodeCount: 3 }]).map((p) => ({
           name: p.name,
