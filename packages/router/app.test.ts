@@ -376,6 +376,31 @@ describe("createRouter: connection failures", () => {
     ]);
   });
 
+  it("retries on another cloud first, and on the same cloud's other region when there is no other", async () => {
+    const east = backend("aws", "us-east-1", 1, 45, "http://east.test");
+    const west = backend("aws", "eu-west-1", 1, 45, "http://west.test");
+    const gcp = backend("gcp", "europe-west1", 1, 10, "http://gcp.test");
+    const upstream = fakeUpstream((request) =>
+      request.url.startsWith("http://east.test") ? refused() : new Response("ok"),
+    );
+    // The retry's draw (0.1) would land on eu-west-1 among the other two by weight.
+    const across = createRouter({
+      table: staticTableSource([{ workload: "shop", version: 1, backends: [east, west, gcp] }]),
+      fetch: upstream.fetch,
+      random: sequence(0, 0.1),
+    });
+    const response = await across.request("/w/shop/");
+    expect(response.headers.get("x-devsim-backend")).toBe("gcp/europe-west1/1");
+    expect(upstream.seen.map((r) => r.url)).toEqual(["http://east.test/", "http://gcp.test/"]);
+
+    const within = createRouter({
+      table: staticTableSource([{ workload: "shop", version: 1, backends: [east, west] }]),
+      fetch: upstream.fetch,
+      random: sequence(0, 0.1),
+    });
+    expect((await within.request("/w/shop/")).headers.get("x-devsim-backend")).toBe("aws/eu-west-1/1");
+  });
+
   it("sends a retried PUT the whole body again, even when the failed attempt read it", async () => {
     const bodies: string[] = [];
     const upstream = fakeUpstream(async (request) => {

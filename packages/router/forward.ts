@@ -151,7 +151,14 @@ export class Forwarder {
     let backend = first;
     let result = await this.#try(route.workload, first, 0, request);
     if (!result.answered && request.retryable && !request.clientGone() && this.#budget.tryRetry()) {
-      const retry = pickBackend(this.#outliers.unsuspected(candidates), this.#random(), first);
+      // Failures come together within a cloud (a region, a whole cloud out): another cloud first.
+      const unsuspected = this.#outliers.unsuspected(candidates);
+      const point = this.#random();
+      const retry =
+        pickBackend(
+          unsuspected.filter((b) => b.cloud !== first.cloud),
+          point,
+        ) ?? pickBackend(unsuspected, point, first);
       if (retry !== null) {
         backend = retry;
         result = await this.#try(route.workload, retry, 1, request);
