@@ -6,7 +6,12 @@ import { type DataPlane, startDataPlane } from "../clouds/data-plane.ts";
 import { type CloudWorld, type KubernetesCloud, startCloudWorld } from "../clouds/world.ts";
 import { createTestDatabase, type TestDatabase } from "../support/database.ts";
 import { type DevsimProcess, eventually, spawnDevsim } from "../support/devsim-process.ts";
-import { callJson } from "../support/json-api.ts";
+import {
+  callJson,
+  FAST_HEALTH_CHECK,
+  FAST_HEALTH_INTERVAL_S,
+  type RolloutJson,
+} from "../support/json-api.ts";
 import { routerAttempts } from "../support/router-metrics.ts";
 
 // The canary and the region failover of the other e2e tests, with no simulated cloud: every target
@@ -27,14 +32,8 @@ const TARGETS = Object.entries(REGIONS).flatMap(([cloud, regions]) =>
 );
 const SHARE = 100 / TARGETS.length;
 
-const INTERVAL_S = 1;
-const HEALTH_CHECK = {
-  path: "/healthz",
-  intervalSeconds: INTERVAL_S,
-  timeoutSeconds: 0.5,
-  healthyThreshold: 2,
-  unhealthyThreshold: 2,
-};
+const INTERVAL_S = FAST_HEALTH_INTERVAL_S;
+const HEALTH_CHECK = FAST_HEALTH_CHECK;
 
 /** The base URL pattern of a region's front: the region in the path lets the front catch a misplaced URL. */
 const pattern = (plane: DataPlane, cloud: Cloud, region: string): string =>
@@ -87,16 +86,6 @@ afterAll(async () => {
   await running?.stop("SIGKILL").catch(() => {});
   await Promise.all([plane?.close(), world?.close(), db?.drop()]);
 });
-
-interface RolloutJson {
-  id: string;
-  status: string;
-  message: string | null;
-  currentStep: number;
-  steps: { kind: string }[];
-  weights: { cloud: string; region: string; revision: number; weight: number }[];
-  analysis: { verdict: string }[];
-}
 
 interface HealthJson {
   targets: { cloud: string; region: string; status: string; weight: number }[];

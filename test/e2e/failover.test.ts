@@ -3,7 +3,7 @@ import { SIM_REGIONS } from "#core";
 import { startTraffic } from "#sim";
 import { createTestDatabase, type TestDatabase } from "../support/database.ts";
 import { type DevsimProcess, eventually, spawnDevsim } from "../support/devsim-process.ts";
-import { callJson } from "../support/json-api.ts";
+import { callJson, FAST_HEALTH_CHECK, FAST_HEALTH_INTERVAL_S } from "../support/json-api.ts";
 import { routerAttempts } from "../support/router-metrics.ts";
 
 // The issue's done-when, end to end through `devsim up`: under steady load through the router, a
@@ -38,15 +38,8 @@ const call = <T>(method: string, path: string, body?: unknown) =>
 const attemptsTo = async (workload: string, cloud: string, region: string): Promise<number> =>
   routerAttempts(await (await fetch(`${running.apiUrl}/metrics`)).text(), { workload, cloud, region });
 
-const INTERVAL_S = 1;
-
-const healthCheck = {
-  path: "/healthz",
-  intervalSeconds: INTERVAL_S,
-  timeoutSeconds: 0.5,
-  healthyThreshold: 2,
-  unhealthyThreshold: 2,
-};
+const INTERVAL_S = FAST_HEALTH_INTERVAL_S;
+const healthCheck = FAST_HEALTH_CHECK;
 
 const everyRegion = Object.entries(SIM_REGIONS).flatMap(([cloud, regions]) =>
   regions.map((region) => ({ cloud, region, replicas: 1 })),

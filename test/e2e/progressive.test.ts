@@ -2,7 +2,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { startTraffic, type Traffic } from "#sim";
 import { createTestDatabase, type TestDatabase } from "../support/database.ts";
 import { type DevsimProcess, eventually, spawnDevsim } from "../support/devsim-process.ts";
-import { callJson } from "../support/json-api.ts";
+import { callJson, type RolloutJson } from "../support/json-api.ts";
 
 let db: TestDatabase;
 let running: DevsimProcess;
@@ -20,16 +20,6 @@ afterAll(async () => {
   await running?.stop("SIGKILL").catch(() => {});
   await db?.drop();
 });
-
-interface RolloutJson {
-  id: string;
-  status: string;
-  message: string | null;
-  currentStep: number;
-  steps: { kind: string }[];
-  weights: { cloud: string; region: string; revision: number; weight: number }[];
-  analysis: { verdict: string; metric: string | null }[];
-}
 
 const call = <T>(method: string, path: string, body?: unknown) =>
   callJson<T>(running.apiUrl, method, path, body);

@@ -22,3 +22,26 @@ export const callJson = async <T>(
   const text = await res.text();
   return { status: res.status, json: (text ? JSON.parse(text) : null) as T };
 };
+
+/** A rollout as `GET /v1/rollouts/{id}` answers it, the fields the end-to-end tests read. */
+export interface RolloutJson {
+  id: string;
+  status: string;
+  message: string | null;
+  currentStep: number;
+  steps: { kind: string }[];
+  weights: { cloud: string; region: string; revision: number; weight: number }[];
+  analysis: { verdict: string; metric: string | null }[];
+}
+
+/** Seconds between health checks in the end-to-end tests: short, so failovers happen within a test. */
+export const FAST_HEALTH_INTERVAL_S = 1;
+
+/** A health check that notices a dead target within two intervals. */
+export const FAST_HEALTH_CHECK = {
+  path: "/healthz",
+  intervalSeconds: FAST_HEALTH_INTERVAL_S,
+  timeoutSeconds: 0.5,
+  healthyThreshold: 2,
+  unhealthyThreshold: 2,
+};
