@@ -4,9 +4,9 @@ import type { AccessToken, TokenCredential } from "@azure/identity";
 import { KubeConfig } from "@kubernetes/client-node";
 import { AdapterError, retry } from "#core";
 import type { ClusterAccess } from "../kubernetes/index.ts";
-import { configuredCluster } from "../managed-kubernetes/index.ts";
+import { clusterRegions, configuredCluster } from "../managed-kubernetes/index.ts";
 import type { RegionStatus } from "../port.ts";
-import { type AksConfig, aksRegions } from "./config.ts";
+import type { AksConfig } from "./config.ts";
 import { CLOUD, retryDecision, toAdapterError } from "./errors.ts";
 
 /** The scope of ARM tokens. */
@@ -225,33 +225,18 @@ export const createAksClusters = (config: AksConfig, credential: TokenCredential
     };
   };
 
-  const regions = async (): Promise<RegionStatus[]> => {
-    if (config.clusters.length === 0) {
-      const found = await listClusters(config.subscriptionId);
-      return aksRegions(config).map((region) => ({
-        region,
-        available: found.some((c) => c.location === region && clusterAvailable(c)),
-      }));
-    }
-    return Promise.all(
-      config.clusters.map(async (configured) => {
-        const ref = await locate(configured.region);
-        try {
-          const cluster = await getCluster(ref);
-          return {
-            region: configured.region,
-            available: cluster.location === configured.region && clusterAvailable(cluster),
-          };
-        } catch (error) {
-          // A configured cluster that is gone leaves its region unavailable; other failures are real.
-          if (error instanceof AdapterError && error.failure === "not_found") {
-            return { region: configured.region, available: false };
-          }
-          throw error;
-        }
-      }),
+  const regions = (): Promise<RegionStatus[]> =>
+    clusterRegions(
+      config,
+      {
+        list: () => listClusters(config.subscriptionId),
+        serves: (cluster, region) => cluster.location === region && clusterAvailable(cluster),
+      },
+      async (region) => {
+        const cluster = await getCluster(await locate(region));
+        return cluster.location === region && clusterAvailable(cluster);
+      },
     );
-  };
 
   /**
    * Reads the pool, then writes its new count (decided by `decide` from what was read, or nothing

@@ -1,7 +1,10 @@
 import { z } from "zod";
-import { RetryPolicy } from "#core";
-import { KubernetesSettings } from "../kubernetes/index.ts";
-import { NodePoolCapacities, refineClusterChoice, servedRegions } from "../managed-kubernetes/index.ts";
+import {
+  managedKubernetesSettings,
+  NodePoolCapacities,
+  refineClusterChoice,
+  servedRegions,
+} from "../managed-kubernetes/index.ts";
 
 /** AKS's rule for managed cluster and agent pool names (https://learn.microsoft.com/rest/api/aks/managed-clusters/get). */
 const ResourceName = z
@@ -46,19 +49,7 @@ export const AksConfig = z
       .optional(),
     /** Extra CA certificates (PEM) to trust for the ARM endpoint, e.g. a TLS-inspecting proxy's. */
     caCertificates: z.string().min(1).optional(),
-    /** Limit on each ARM call, in ms. */
-    timeoutMs: z.int().min(1).max(600_000).default(30_000),
-    /**
-     * Limit on `scaleNodePool`, polling included, in ms; AKS takes minutes to add nodes. A scale's
-     * growth (`capacity`) does not wait for them.
-     */
-    operationTimeoutMs: z.int().min(1).max(7_200_000).default(1_800_000),
-    /** How often a long-running operation is polled, in ms. */
-    pollIntervalMs: z.int().min(1).max(600_000).default(5_000),
-    /** How ARM calls are retried; see `RetryPolicy`. */
-    retry: RetryPolicy.prefault({}),
-    /** How Deployments and Services are written in the clusters. */
-    kubernetes: KubernetesSettings.prefault({}),
+    ...managedKubernetesSettings,
   })
   .superRefine(refineClusterChoice);
 

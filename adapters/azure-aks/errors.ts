@@ -1,4 +1,5 @@
-import { AdapterError, type AdapterFailure, type RetryDecision, retryAfterMs } from "#core";
+import { AdapterError, type AdapterFailure, retryAfterMs } from "#core";
+import { cloudRetryDecision } from "../managed-kubernetes/index.ts";
 
 export const CLOUD = "azure";
 
@@ -81,12 +82,5 @@ export const retryAfterOf = (error: AdapterError): number | undefined => {
   return cause ? retryAfterMs(cause.response?.headers.get("retry-after"), Date.now()) : undefined;
 };
 
-/** Retries what may pass later; conflicts too when the caller re-reads before writing again. */
-export const retryDecision =
-  (options: { conflicts: boolean }) =>
-  (error: unknown): RetryDecision => {
-    if (!(error instanceof AdapterError)) return { retry: false };
-    if (!error.retryable && !(options.conflicts && error.failure === "conflict")) return { retry: false };
-    const afterMs = retryAfterOf(error);
-    return afterMs === undefined ? { retry: true } : { retry: true, afterMs };
-  };
+/** Retries what may pass later, after ARM's Retry-After; conflicts too when the caller re-reads before writing again. */
+export const retryDecision = cloudRetryDecision(retryAfterOf);

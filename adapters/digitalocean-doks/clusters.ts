@@ -2,10 +2,10 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { z } from "zod";
 import { AdapterError } from "#core";
 import type { ClusterAccess } from "../kubernetes/index.ts";
-import { configuredCluster } from "../managed-kubernetes/index.ts";
+import { clusterRegions, configuredCluster } from "../managed-kubernetes/index.ts";
 import type { RegionStatus } from "../port.ts";
 import type { DoClient } from "./client.ts";
-import { type DoksConfig, doksRegions } from "./config.ts";
+import type { DoksConfig } from "./config.ts";
 import { CLOUD } from "./errors.ts";
 
 // The shapes below follow DigitalOcean's OpenAPI description
@@ -205,27 +205,15 @@ export const createDoksClusters = (config: DoksConfig, client: DoClient): DoksCl
     );
   };
 
-  const regions = async (): Promise<RegionStatus[]> => {
-    if (config.clusters.length === 0) {
-      const found = await listClusters();
-      return doksRegions(config).map((region) => ({
-        region,
-        available: found.some((c) => c.region === region && clusterAvailable(c)),
-      }));
-    }
-    return Promise.all(
-      config.clusters.map(async ({ region }) => {
-        try {
-          return { region, available: clusterAvailable(await locate(region)) };
-        } catch (error) {
-          // A configured cluster that is gone leaves its region unavailable; other failures are real.
-          if (error instanceof AdapterError && error.failure === "not_found")
-            return { region, available: false };
-          throw error;
-        }
-      }),
+  const regions = (): Promise<RegionStatus[]> =>
+    clusterRegions(
+      config,
+      {
+        list: listClusters,
+        serves: (cluster, region) => cluster.region === region && clusterAvailable(cluster),
+      },
+      async (region) => clusterAvailable(await locate(region)),
     );
-  };
 
   /**
    * Sets the pool's count (`growOnly`: only when it holds fewer nodes); `wait`: then reads the pool

@@ -1,7 +1,10 @@
 import { z } from "zod";
-import { RetryPolicy } from "#core";
-import { KubernetesSettings } from "../kubernetes/index.ts";
-import { NodePoolCapacities, refineClusterChoice, servedRegions } from "../managed-kubernetes/index.ts";
+import {
+  managedKubernetesSettings,
+  NodePoolCapacities,
+  refineClusterChoice,
+  servedRegions,
+} from "../managed-kubernetes/index.ts";
 
 /** A DigitalOcean region slug, e.g. `nyc3`, `fra1`. */
 export const RegionSlug = z.string().regex(/^[a-z]{3}[0-9]$/, "a region slug such as 'nyc3'");
@@ -45,16 +48,7 @@ export const DoksConfig = z
     apiUrl: ApiUrl.default("https://api.digitalocean.com"),
     /** How long the cluster credentials handed out stay valid, in seconds (DigitalOcean's default: 7 days). */
     credentialsExpirySeconds: z.int().min(60).max(2_592_000).default(3_600),
-    /** Limit on each API call, in ms. */
-    timeoutMs: z.int().min(1).max(600_000).default(30_000),
-    /** Limit on `scaleNodePool`, until its nodes run, in ms; a scale's growth (`capacity`) does not wait. */
-    operationTimeoutMs: z.int().min(1).max(7_200_000).default(1_800_000),
-    /** How often a resizing node pool is read, in ms. */
-    pollIntervalMs: z.int().min(1).max(600_000).default(5_000),
-    /** How API calls are retried; see `RetryPolicy`. */
-    retry: RetryPolicy.prefault({}),
-    /** How Deployments and Services are written in the clusters. */
-    kubernetes: KubernetesSettings.prefault({}),
+    ...managedKubernetesSettings,
   })
   .superRefine(refineClusterChoice);
 export type DoksConfig = z.infer<typeof DoksConfig>;

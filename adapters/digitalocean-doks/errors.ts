@@ -1,4 +1,5 @@
-import { AdapterError, type AdapterFailure, type RetryDecision } from "#core";
+import { AdapterError, type AdapterFailure } from "#core";
+import { cloudRetryDecision } from "../managed-kubernetes/index.ts";
 
 export const CLOUD = "digitalocean";
 
@@ -63,11 +64,6 @@ export const toAdapterError = (error: unknown, op: string): AdapterError => {
 };
 
 /** Retries what may pass later, after the wait the API asked for; conflicts too for callers that re-read. */
-export const retryDecision =
-  (options: { conflicts: boolean }) =>
-  (error: unknown): RetryDecision => {
-    if (!(error instanceof AdapterError)) return { retry: false };
-    if (!error.retryable && !(options.conflicts && error.failure === "conflict")) return { retry: false };
-    const afterMs = error.cause instanceof DoApiError ? error.cause.retryAfterMs : undefined;
-    return afterMs === undefined ? { retry: true } : { retry: true, afterMs };
-  };
+export const retryDecision = cloudRetryDecision((error) =>
+  error.cause instanceof DoApiError ? error.cause.retryAfterMs : undefined,
+);

@@ -3,9 +3,9 @@ import { type protos, v1 } from "@google-cloud/container";
 import type { AuthClient } from "google-auth-library";
 import { AdapterError, retry } from "#core";
 import type { ClusterAccess } from "../kubernetes/index.ts";
-import { configuredCluster } from "../managed-kubernetes/index.ts";
+import { clusterRegions, configuredCluster } from "../managed-kubernetes/index.ts";
 import type { RegionStatus } from "../port.ts";
-import { controlPlaneEndpointOf, type GkeConfig, gkeRegions, regionOf } from "./config.ts";
+import { controlPlaneEndpointOf, type GkeConfig, regionOf } from "./config.ts";
 import { clusterPath, controlPlaneAddress, type GkeClusterRef } from "./control-plane.ts";
 import { CLOUD, failureForCode, retryDecision, toAdapterError } from "./errors.ts";
 
@@ -181,27 +181,16 @@ export const createGkeClusters = (config: GkeConfig, auth: GkeAuth = {}): GkeClu
     return { name: ref.name, ...address, token };
   };
 
-  const regions = async (): Promise<RegionStatus[]> => {
-    if (config.clusters.length === 0) {
-      const found = await listClusters();
-      return gkeRegions(config).map((region) => ({
-        region,
-        available: found.some((c) => c.location && regionOf(c.location) === region && clusterAvailable(c)),
-      }));
-    }
-    return Promise.all(
-      config.clusters.map(async ({ region }) => {
-        try {
-          return { region, available: clusterAvailable(await getCluster(await locate(region))) };
-        } catch (error) {
-          // A configured cluster that is gone leaves its region unavailable; other failures are real.
-          if (error instanceof AdapterError && error.failure === "not_found")
-            return { region, available: false };
-          throw error;
-        }
-      }),
+  const regions = (): Promise<RegionStatus[]> =>
+    clusterRegions(
+      config,
+      {
+        list: listClusters,
+        serves: (cluster, region) =>
+          !!cluster.location && regionOf(cluster.location) === region && clusterAvailable(cluster),
+      },
+      async (region) => clusterAvailable(await getCluster(await locate(region))),
     );
-  };
 
   /** Polls a GKE operation until DONE; its error, if any, becomes an AdapterError. */
   const finish = async (ref: GkeClusterRef, started: Operation, op: string): Promise<void> => {
@@ -240,13 +229,8 @@ export const createGkeClusters = (config: GkeConfig, auth: GkeAuth = {}): GkeClu
     return call(`get node pool ${name}`, async () => (await client.getNodePool({ name }, CALL_OPTIONS))[0]);
   };
 
-  /** `setNodePoolSize`; `wait`: then its operation polled until DONE. */
-  const resize = async (
-    ref: GkeClusterRef,
-    pool: string,
-    count: number,
-    { conflicts, wait }: { conflicts: boolean; wait: boolean },
-  ): Promise<void> => {
+  /** A size GKE can be asked for: AdapterError `invalid` otherwise, before any call. */
+  const checkSize = (count: number): void => {
     if (!Number.isInteger(count) || count < 0) {
       throw new AdapterError(
         "invalid",
@@ -254,6 +238,15 @@ export const createGkeClusters = (config: GkeConfig, auth: GkeAuth = {}): GkeClu
         `gcp-gke: a node pool size is a whole number ≥ 0, not ${count}`,
       );
     }
+  };
+
+  /** `setNodePoolSize`; `wait`: then its operation polled until DONE. */
+  const resize = async (
+    ref: GkeClusterRef,
+    pool: string,
+    count: number,
+    { conflicts, wait }: { conflicts: boolean; wait: boolean },
+  ): Promise<void> => {
     const name = poolName(ref, pool);
     const op = `resize node pool ${name} to ${count}`;
     const started = await call(
@@ -265,13 +258,7 @@ export const createGkeClusters = (config: GkeConfig, auth: GkeAuth = {}): GkeClu
   };
 
   const scaleNodePool = async (region: string, pool: string, count: number): Promise<void> => {
-    if (!Number.isInteger(count) || count < 0) {
-      throw new AdapterError(
-        "invalid",
-        CLOUD,
-        `gcp-gke: a node pool size is a whole number ≥ 0, not ${count}`,
-      );
-    }
+    checkSize(count);
     const ref = await locate(region);
     const nodePool = await getNodePool(ref, pool);
     if (nodePool.autoscaling?.enabled) {
@@ -294,8 +281,10 @@ export const createGkeClusters = (config: GkeConfig, auth: GkeAuth = {}): GkeClu
     return { autoscaling: read.autoscaling?.enabled === true, zones, status: String(read.status) };
   };
 
-  const resizeNodePool = async (region: string, pool: string, perZone: number): Promise<void> =>
-    resize(await locate(region), pool, perZone, { conflicts: false, wait: false });
+  const resizeNodePool = async (region: string, pool: string, perZone: number): Promise<void> => {
+    checkSize(perZone);
+    await resize(await locate(region), pool, perZone, { conflicts: false, wait: false });
+  };
 
   return { locate, access, regions, scaleNodePool, nodePool, resizeNodePool, token };
 };

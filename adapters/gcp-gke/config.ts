@@ -1,7 +1,10 @@
 import { z } from "zod";
-import { RetryPolicy } from "#core";
-import { KubernetesSettings } from "../kubernetes/index.ts";
-import { NodePoolCapacities, refineClusterChoice, servedRegions } from "../managed-kubernetes/index.ts";
+import {
+  managedKubernetesSettings,
+  NodePoolCapacities,
+  refineClusterChoice,
+  servedRegions,
+} from "../managed-kubernetes/index.ts";
 
 /** A project id: 6 to 30 lower-case letters, digits and hyphens, starting with a letter. */
 const ProjectId = z.string().regex(/^[a-z][a-z0-9-]{4,28}[a-z0-9]$/, "not a Google Cloud project id");
@@ -56,21 +59,12 @@ export const GkeConfig = z
     controlPlaneEndpoint: ControlPlaneEndpoint.default("public"),
     /** The GKE API; another for tests or private service connect, e.g. `https://container.example.internal`. */
     endpoint: z.url({ protocol: /^https?$/ }).default("https://container.googleapis.com"),
-    /** Limit on each GKE API call, in ms. */
-    timeoutMs: z.int().min(1).max(600_000).default(30_000),
-    /** Limit on `scaleNodePool`, polling included, in ms; a scale's growth (`capacity`) does not wait. */
-    operationTimeoutMs: z.int().min(1).max(7_200_000).default(1_800_000),
-    /** How often a GKE operation is polled, in ms. */
-    pollIntervalMs: z.int().min(1).max(600_000).default(5_000),
-    /** How GKE API calls are retried; see `RetryPolicy`. */
-    retry: RetryPolicy.prefault({}),
     /**
      * By region: the node pool a scale grows to fit its replicas (never shrunk). `maxNodes` counts
      * the pool's nodes in all its zones.
      */
     capacity: NodePoolCapacities,
-    /** How Deployments and Services are written in the clusters. */
-    kubernetes: KubernetesSettings.prefault({}),
+    ...managedKubernetesSettings,
   })
   .superRefine((config, ctx) => {
     refineClusterChoice(config, ctx);

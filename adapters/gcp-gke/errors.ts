@@ -1,5 +1,6 @@
 import { z } from "zod";
-import { AdapterError, type AdapterFailure, type RetryDecision, retryAfterMs } from "#core";
+import { AdapterError, type AdapterFailure, retryAfterMs } from "#core";
+import { cloudRetryDecision } from "../managed-kubernetes/index.ts";
 
 export const CLOUD = "gcp";
 
@@ -155,11 +156,6 @@ export const toAdapterError = (error: unknown, op: string): AdapterError => {
 };
 
 /** Retries what may pass later, after the wait the API asked for; conflicts too for callers that re-read. */
-export const retryDecision =
-  (options: { conflicts: boolean }) =>
-  (error: unknown): RetryDecision => {
-    if (!(error instanceof AdapterError)) return { retry: false };
-    if (!error.retryable && !(options.conflicts && error.failure === "conflict")) return { retry: false };
-    const afterMs = error.cause instanceof Error ? readGoogleFailure(error.cause).retryAfterMs : undefined;
-    return afterMs === undefined ? { retry: true } : { retry: true, afterMs };
-  };
+export const retryDecision = cloudRetryDecision((error) =>
+  error.cause instanceof Error ? readGoogleFailure(error.cause).retryAfterMs : undefined,
+);

@@ -1,4 +1,4 @@
-import { AdapterError } from "#core";
+import { AdapterError, type RetryDecision } from "#core";
 import type { CloudAdapter, RegionStatus } from "../port.ts";
 import { type NodePoolCapacities, nodesFor } from "./capacity.ts";
 
@@ -122,3 +122,17 @@ export const apiServerChecks = async (
           },
     );
 };
+
+/**
+ * How a cloud's API calls are retried, given where its errors carry the wait the cloud asked for:
+ * what may pass later, after that wait; conflicts too when the caller reads again before writing.
+ */
+export const cloudRetryDecision =
+  (afterMsOf: (error: AdapterError) => number | undefined) =>
+  (options: { conflicts: boolean }) =>
+  (error: unknown): RetryDecision => {
+    if (!(error instanceof AdapterError)) return { retry: false };
+    if (!error.retryable && !(options.conflicts && error.failure === "conflict")) return { retry: false };
+    const afterMs = afterMsOf(error);
+    return afterMs === undefined ? { retry: true } : { retry: true, afterMs };
+  };
