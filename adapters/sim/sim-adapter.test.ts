@@ -4,6 +4,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, test } from "vitest";
 import { z } from "zod";
 import { AdapterError, CLOUDS, type RetryPolicyInput, SIM_REGIONS } from "#core";
 import { type SimServer, startSimServer } from "#sim";
+import { deadUrl } from "../../test/support/http-servers.ts";
 import { runAdapterContract } from "../contract.ts";
 import type { CloudAdapter, DeploymentTarget, RevisionSpec } from "../port.ts";
 import { SimApiError } from "./client.ts";
@@ -318,14 +319,9 @@ describe("sim adapter error mapping", () => {
   });
 
   test("a closed port is unavailable, with the connection error as cause", async () => {
-    const closed = createServer();
-    await new Promise<void>((resolve) => closed.listen(0, "127.0.0.1", resolve));
-    const port = (closed.address() as AddressInfo).port;
-    await new Promise<void>((resolve) => closed.close(() => resolve()));
-
     const down = createSimAdapter({
       cloud: "gcp",
-      baseUrl: `http://127.0.0.1:${port}`,
+      baseUrl: await deadUrl(),
       retry: { attempts: 1 },
     });
     const error = await failureOf(down.regions());
@@ -461,13 +457,9 @@ describe("sim adapter retries against a fake control API", () => {
   });
 
   test("a refused connection is retried, then unavailable", async () => {
-    const closed = createServer();
-    await new Promise<void>((resolve) => closed.listen(0, "127.0.0.1", resolve));
-    const port = (closed.address() as AddressInfo).port;
-    await new Promise<void>((resolve) => closed.close(() => resolve()));
     const down = createSimAdapter({
       cloud: "aws",
-      baseUrl: `http://127.0.0.1:${port}`,
+      baseUrl: await deadUrl(),
       retry: { attempts: 3, baseMs: 10 },
     });
     const error = await down.regions().catch((e: unknown) => e);

@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
 import { z } from "zod";
 import type { Cloud } from "#core";
+import { closeServer, listenOnLoopback } from "../support/http-servers.ts";
 import type { CloudWorld, KubernetesCloud } from "./world.ts";
 
 // What stands in front of the clouds' workloads: per region, the load balancer (ECS) or ingress
@@ -148,33 +148,18 @@ export const startDataPlane = async (
       res.end(body);
     };
 
-  const listen = (server: Server, port: number): Promise<number> =>
-    new Promise((resolve, reject) => {
-      server.once("error", reject);
-      server.listen(port, "127.0.0.1", () => {
-        server.off("error", reject);
-        resolve((server.address() as AddressInfo).port);
-      });
-    });
-  const shut = (server: Server): Promise<void> =>
-    new Promise((resolve) => {
-      if (!server.listening) return resolve();
-      server.close(() => resolve());
-      server.closeAllConnections();
-    });
-
   const fronts: Front[] = [];
   try {
     for (const [cloud, names] of Object.entries(regions) as [Cloud, readonly string[]][]) {
       for (const region of names) {
         const ready = cloud === "aws" ? ecsReady(world, region) : kubernetesReady(world, cloud);
         const server = createServer(handler(cloud, region, ready));
-        const port = await listen(server, 0);
+        const port = await listenOnLoopback(server);
         fronts.push({ cloud, region, url: `http://127.0.0.1:${port}`, server, port });
       }
     }
   } catch (error) {
-    await Promise.all(fronts.map((f) => shut(f.server)));
+    await Promise.all(fronts.map((f) => closeServer(f.server)));
     throw error;
   }
 
@@ -190,14 +175,14 @@ export const startDataPlane = async (
     behave(workload, revision, behaviour) {
       behaviours.set(`${workload}/${revision}`, behaviour);
     },
-    cut: (cloud, region) => shut(frontOf(cloud, region).server),
+    cut: (cloud, region) => closeServer(frontOf(cloud, region).server),
     async restore(cloud, region) {
       const front = frontOf(cloud, region);
-      if (!front.server.listening) await listen(front.server, front.port);
+      if (!front.server.listening) await listenOnLoopback(front.server, front.port);
     },
     served: (workload) => Object.fromEntries(served.get(workload) ?? []),
     close: async () => {
-      await Promise.all(fronts.map((f) => shut(f.server)));
+      await Promise.all(fronts.map((f) => closeServer(f.server)));
     },
   };
 };

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestDatabase, type TestDatabase } from "../support/database.ts";
 import { type DevsimProcess, eventually, spawnDevsim } from "../support/devsim-process.ts";
 import { workloadInput } from "../support/fixtures.ts";
+import { callJson } from "../support/json-api.ts";
 import { type CloudWorld, startCloudWorld } from "./world.ts";
 
 let world: CloudWorld;
@@ -16,14 +17,8 @@ afterAll(async () => {
   await Promise.all([world?.close(), db?.drop()]);
 });
 
-const post = async (base: string, path: string, body: unknown) => {
-  const res = await fetch(`${base}${path}`, {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify(body),
-  });
-  return { status: res.status, json: (await res.json()) as Record<string, unknown> };
-};
+const post = (base: string, path: string, body: unknown) =>
+  callJson<Record<string, unknown>>(base, "POST", path, body);
 
 describe("devsim up --clouds-file", () => {
   it("deploys to the configured cloud through its adapter, simulates the rest, and accepts only served regions", async () => {

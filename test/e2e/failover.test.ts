@@ -99,12 +99,7 @@ describe("failover through devsim up", () => {
       const before = traffic.stats();
       expect(before.completed).toBeGreaterThan(200);
 
-      const fault = await call<{ id: string }>("POST", "/v1/sim/faults", {
-        type: "region-outage",
-        cloud: "aws",
-        region: "us-east-1",
-      });
-      expect(fault.status).toBe(201);
+      const fault = await outage("aws", "us-east-1");
       const outageAt = Date.now();
       const inFlightAtOutage = traffic.stats().inFlight;
 
@@ -135,7 +130,7 @@ describe("failover through devsim up", () => {
       expect(Object.keys(during.byStatus), JSON.stringify(during.byBackend)).toEqual(["200"]);
 
       // Cleared: the region comes back through the recovery ladder, never in one jump.
-      expect((await call("DELETE", `/v1/sim/faults/${fault.json.id}`)).status).toBe(204);
+      expect((await call("DELETE", `/v1/sim/faults/${fault}`)).status).toBe(204);
       const seen: number[] = [];
       await eventually(
         async () => {

@@ -4,7 +4,6 @@ import {
   createServer as createHttpServer,
   type IncomingHttpHeaders,
   type IncomingMessage,
-  type Server,
   type ServerResponse,
 } from "node:http";
 import { createServer as createHttpsServer } from "node:https";
@@ -13,6 +12,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createServer as createTlsServer } from "node:tls";
 import type { ContractFault, FaultInjector } from "../../adapters/contract.ts";
+import { closeServer, listenOnLoopback } from "../support/http-servers.ts";
 
 // What the cloud API fakes share: a loopback HTTP(S) server that records every request and can be
 // told to misbehave for a number of calls, and a certificate authority made for this test run.
@@ -151,16 +151,6 @@ const readBody = async (req: IncomingMessage): Promise<string> => {
   return Buffer.concat(chunks).toString("utf8");
 };
 
-const listenOnLoopback = async (server: Server): Promise<number> => {
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => resolve());
-  });
-  const address = server.address();
-  if (address === null || typeof address === "string") throw new Error("expected a TCP address");
-  return address.port;
-};
-
 /**
  * Starts a fake cloud API on 127.0.0.1. Before `handle` sees a request, an injected fault may take
  * it: `timeout` holds it unanswered until the client gives up, the others answer `faultReply`.
@@ -248,12 +238,8 @@ export const startCloudApi = async (options: CloudApiOptions): Promise<CloudApi>
       },
       remaining: () => ({ ...counts }),
     },
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        // Held (timed-out) requests and pooled connections would otherwise keep it open.
-        server.closeAllConnections();
-      }),
+    // Held (timed-out) requests and pooled connections are dropped with it.
+    close: () => closeServer(server),
   };
 };
 
@@ -285,13 +271,7 @@ export const startTlsFront = async (target: string, tls: TestTls): Promise<TlsFr
     socket.on("error", end).on("close", end);
     client.on("error", end).on("close", end);
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => resolve());
-  });
-  const address = server.address();
-  if (address === null || typeof address === "string") throw new Error("expected a TCP address");
-  const host = `127.0.0.1:${address.port}`;
+  const host = `127.0.0.1:${await listenOnLoopback(server)}`;
   return {
     url: `https://${host}`,
     host,

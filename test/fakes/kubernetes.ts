@@ -7,9 +7,9 @@
 
 import { randomUUID } from "node:crypto";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
 import { z } from "zod";
 import type { ContractFault, FaultInjector } from "../../adapters/contract.ts";
+import { closeServer, listenOnLoopback } from "../support/http-servers.ts";
 import {
   badRequest,
   canonical,
@@ -690,11 +690,7 @@ export const startFakeKubernetes = async (options: FakeKubernetesOptions = {}): 
   server.on("connection", () => {
     connections += 1;
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => resolve());
-  });
-  const port = (server.address() as AddressInfo).port;
+  const port = await listenOnLoopback(server);
 
   const releaseHeld = (): void => {
     for (const res of held) res.destroy();
@@ -735,11 +731,9 @@ export const startFakeKubernetes = async (options: FakeKubernetesOptions = {}): 
       purge(now);
       return [...store.values()].filter((s) => s.kind === kind).map((s) => view(s, now));
     },
-    close: () =>
-      new Promise<void>((resolve) => {
-        releaseHeld();
-        server.close(() => resolve());
-        server.closeAllConnections();
-      }),
+    close: () => {
+      releaseHeld();
+      return closeServer(server);
+    },
   };
 };

@@ -1,5 +1,5 @@
 import { createServer, type IncomingHttpHeaders, type RequestListener, type Server } from "node:http";
-import type { Socket } from "node:net";
+import type { Server as NetServer, Socket } from "node:net";
 
 // Real node:http servers on loopback, for tests of the router and its transports.
 
@@ -12,19 +12,26 @@ export interface TestServer {
 
 const open: Server[] = [];
 
+/** Listens on 127.0.0.1 at `port` (0: a free one), for any TCP server, and resolves with the port. */
+export const listenOnLoopback = (server: NetServer, port = 0): Promise<number> =>
+  new Promise((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(port, "127.0.0.1", () => {
+      server.off("error", reject);
+      const address = server.address();
+      if (address === null || typeof address === "string") reject(new Error("expected a TCP address"));
+      else resolve(address.port);
+    });
+  });
+
 /** Starts a server on 127.0.0.1 at a free port; `closeTestServers` closes it. */
 export const listen = async (handler: RequestListener): Promise<TestServer> => {
   const server = createServer(handler);
   const sockets: Socket[] = [];
   server.on("connection", (socket) => sockets.push(socket));
   open.push(server);
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => resolve());
-  });
-  const address = server.address();
-  if (address === null || typeof address === "string") throw new Error("expected a TCP address");
-  return { server, url: `http://127.0.0.1:${address.port}`, sockets };
+  const port = await listenOnLoopback(server);
+  return { server, url: `http://127.0.0.1:${port}`, sockets };
 };
 
 export const closeServer = (server: Server): Promise<void> =>

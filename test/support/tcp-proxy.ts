@@ -1,4 +1,5 @@
 import { connect, createServer, type Server, type Socket } from "node:net";
+import { listenOnLoopback } from "./http-servers.ts";
 
 /**
  * How a cut looks to clients: `refuse` closes the port, so connecting fails at once
@@ -21,15 +22,6 @@ export interface TcpProxy {
 }
 
 const HOST = "127.0.0.1";
-
-const listenOn = (server: Server, port: number): Promise<void> =>
-  new Promise((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(port, HOST, () => {
-      server.off("error", reject);
-      resolve();
-    });
-  });
 
 const closeServer = (server: Server): Promise<void> =>
   new Promise((resolve) => {
@@ -67,10 +59,7 @@ export const startTcpProxy = async ({ host, port }: { host: string; port: number
     client.pipe(upstream);
     upstream.pipe(client);
   });
-  await listenOn(server, 0);
-  const address = server.address();
-  if (address === null || typeof address === "string") throw new Error("expected a TCP address");
-  const proxyPort = address.port;
+  const proxyPort = await listenOnLoopback(server);
 
   const destroyAll = (sockets: Set<Socket>) => {
     for (const socket of sockets) socket.destroy();
@@ -91,12 +80,12 @@ export const startTcpProxy = async ({ host, port }: { host: string; port: number
       if (how === "refuse") {
         destroyAll(held);
         await closeServer(server);
-      } else if (!server.listening) await listenOn(server, proxyPort);
+      } else if (!server.listening) await listenOnLoopback(server, proxyPort);
     },
     restore: async () => {
       destroyAll(held);
       mode = "open";
-      if (!server.listening) await listenOn(server, proxyPort);
+      if (!server.listening) await listenOnLoopback(server, proxyPort);
     },
     close: async () => {
       mode = "refuse";
