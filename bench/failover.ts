@@ -21,6 +21,7 @@ import { parseUpOptions, up } from "#cli";
 import { SIM_REGIONS, silentLogger } from "#core";
 import { startTraffic } from "#sim";
 import { createTestDatabase } from "../test/support/database.ts";
+import { callJson } from "../test/support/json-api.ts";
 import { routerAttempts } from "../test/support/router-metrics.ts";
 
 const { values: flags } = parseArgs({
@@ -57,14 +58,11 @@ interface HealthJson {
 
 const api = (base: string) => ({
   call: async <T>(method: string, path: string, body?: unknown): Promise<T> => {
-    const res = await fetch(`${base}${path}`, {
-      method,
-      headers: body === undefined ? {} : { "content-type": "application/json" },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    const text = await res.text();
-    if (!res.ok) throw new Error(`${method} ${path} answered ${res.status}: ${text}`);
-    return (text ? JSON.parse(text) : null) as T;
+    const { status, json } = await callJson<T>(base, method, path, body);
+    if (status < 200 || status > 299) {
+      throw new Error(`${method} ${path} answered ${status}: ${JSON.stringify(json)}`);
+    }
+    return json;
   },
   /** Attempts the router has sent to the dead region so far. */
   attempts: async (workload: string): Promise<number> =>

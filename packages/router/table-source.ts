@@ -37,13 +37,16 @@ export interface CachedTableSourceOptions {
 }
 
 type Known =
-  | { readonly ok: true; readonly table: RoutingTable | null }
+  | {
+      readonly ok: true;
+      readonly table: RoutingTable | null;
+      /** `table` as a settled promise, made once and handed to every read while it is fresh. */
+      readonly answer: Promise<RoutingTable | null>;
+    }
   | { readonly ok: false; readonly error: unknown };
 
 interface Entry {
   known: Known | undefined;
-  /** `known`'s table as a settled promise, made once and handed to every read while it is fresh. */
-  answer: Promise<RoutingTable | null> | undefined;
   /** When the last fetch started: a table is as fresh as the moment it was asked for. */
   fetchedAt: number;
   fetching: Promise<RoutingTable | null> | undefined;
@@ -91,8 +94,8 @@ export const cachedTableSource = (
   const refresh = async (workload: string, entry: Entry): Promise<RoutingTable | null> => {
     entry.fetchedAt = now();
     try {
-      entry.known = { ok: true, table: await source.get(workload) };
-      entry.answer = undefined;
+      const table = await source.get(workload);
+      entry.known = { ok: true, table, answer: Promise.resolve(table) };
     } catch (error) {
       if (!entry.known?.ok) entry.known = { ok: false, error };
     }
@@ -106,7 +109,7 @@ export const cachedTableSource = (
         const oldest = entries.keys().next();
         if (!oldest.done) entries.delete(oldest.value);
       }
-      entry = { known: undefined, answer: undefined, fetchedAt: 0, fetching: undefined };
+      entry = { known: undefined, fetchedAt: 0, fetching: undefined };
       entries.set(workload, entry);
     }
     return entry;
@@ -144,8 +147,7 @@ export const cachedTableSource = (
       // Every request reads here: a fresh table is handed out as the same settled promise, so the
       // common read allocates nothing.
       if (entry.fetching === undefined && known?.ok && now() - entry.fetchedAt < maxAgeMs) {
-        entry.answer ??= Promise.resolve(known.table);
-        return entry.answer;
+        return known.answer;
       }
       return read(workload, entry);
     },

@@ -1,10 +1,18 @@
 import { type Context, Hono } from "hono";
 import { requestId } from "hono/request-id";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
-import { Cloud, DevsimError, type ErrorCode } from "#core";
+import { DevsimError, type ErrorCode } from "#core";
 import type { SimDeploymentKey, SimDeploymentStatus } from "./deployment.ts";
 import { SimFaultInput } from "./faults.ts";
-import { parseOrThrow, SimDeploySpec, SimRevisionParam, SimScaleBody, SimWorkload } from "./schemas.ts";
+import {
+  checkKnownRegion,
+  knownCloud,
+  parseOrThrow,
+  SimDeploySpec,
+  SimRevisionParam,
+  SimScaleBody,
+  SimWorkload,
+} from "./schemas.ts";
 import type { SimWorld } from "./world.ts";
 
 const STATUS_BY_CODE: Partial<Record<ErrorCode, ContentfulStatusCode>> = {
@@ -18,26 +26,11 @@ const errorBody = (code: string, message: string, details: object = {}) => ({
   error: { code, message, details },
 });
 
-/** Unknown clouds are missing resources (404), not malformed input (400), as on a real cloud API. */
-const cloudParam = (value: string): Cloud => {
-  const cloud = Cloud.safeParse(value);
-  if (!cloud.success) {
-    throw new DevsimError("not_found", `cloud '${value}' not found`, { resource: "cloud", cloud: value });
-  }
-  return cloud.data;
-};
-
 /** Checks the path's cloud and region exist before anything else, so a wrong place is always a 404. */
-const deploymentKey = (world: SimWorld, c: Context): SimDeploymentKey => {
-  const cloud = cloudParam(c.req.param("cloud") ?? "");
+const deploymentKey = (c: Context): SimDeploymentKey => {
+  const cloud = knownCloud(c.req.param("cloud") ?? "");
   const region = c.req.param("region") ?? "";
-  if (!world.regions(cloud).some((r) => r.region === region)) {
-    throw new DevsimError("not_found", `region '${region}' not found in cloud '${cloud}'`, {
-      resource: "region",
-      cloud,
-      region,
-    });
-  }
+  checkKnownRegion(cloud, region);
   return {
     cloud,
     region,
@@ -111,27 +104,27 @@ export const createSimControlApp = (world: SimWorld): Hono => {
   });
 
   app.get("/v1/clouds/:cloud/regions", (c) =>
-    c.json({ regions: world.regions(cloudParam(c.req.param("cloud"))) }),
+    c.json({ regions: world.regions(knownCloud(c.req.param("cloud"))) }),
   );
 
   const path = "/v1/clouds/:cloud/regions/:region/workloads/:workload/revisions/:revision";
 
   app.put(path, async (c) => {
-    const key = deploymentKey(world, c);
+    const key = deploymentKey(c);
     const spec = parseOrThrow(SimDeploySpec, await jsonBody(c), "body");
     const { created, status } = await world.deploy(key, spec);
     return c.json(statusJson(status), created ? 201 : 200);
   });
 
   app.get(path, (c) => {
-    const key = deploymentKey(world, c);
+    const key = deploymentKey(c);
     const info = world.describe(key);
     if (!info) throw notFoundDeployment(key);
     return c.json(statusJson(info));
   });
 
   app.patch(path, async (c) => {
-    const key = deploymentKey(world, c);
+    const key = deploymentKey(c);
     const { replicas } = parseOrThrow(SimScaleBody, await jsonBody(c), "body");
     const status = world.scale(key, replicas);
     if (!status) throw notFoundDeployment(key);
@@ -139,7 +132,7 @@ export const createSimControlApp = (world: SimWorld): Hono => {
   });
 
   app.delete(path, async (c) => {
-    const key = deploymentKey(world, c);
+    const key = deploymentKey(c);
     if (!(await world.remove(key))) throw notFoundDeployment(key);
     return c.body(null, 204);
   });

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { DevsimError, Image, SimProfile, WorkloadName } from "#core";
+import { Cloud, DevsimError, Image, SIM_REGIONS, SimProfile, WorkloadName } from "#core";
 
 /** Upper bound on replicas of one simulated deployment; zero is allowed (scaled to nothing). */
 export const MAX_SIM_REPLICAS = 100;
@@ -15,6 +15,26 @@ export const SimRevisionParam = z
 export const SimRevision = z.int().min(0).max(999_999_999);
 
 export const SimWorkload = WorkloadName;
+
+/** Unknown clouds are missing resources (404), not malformed input (400), as on a real cloud API. */
+export const knownCloud = (value: string): Cloud => {
+  const cloud = Cloud.safeParse(value);
+  if (!cloud.success) {
+    throw new DevsimError("not_found", `cloud '${value}' not found`, { resource: "cloud", cloud: value });
+  }
+  return cloud.data;
+};
+
+/** Throws `not_found` unless `region` is one of the cloud's simulated regions. */
+export const checkKnownRegion = (cloud: Cloud, region: string): void => {
+  if (!SIM_REGIONS[cloud].includes(region)) {
+    throw new DevsimError("not_found", `region '${region}' not found in cloud '${cloud}'`, {
+      resource: "region",
+      cloud,
+      region,
+    });
+  }
+};
 
 /** What one deployment runs: the body of the control API's PUT. */
 export const SimDeploySpec = z.strictObject({

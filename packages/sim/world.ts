@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { Cloud, DevsimError, SIM_REGIONS } from "#core";
+import { type Cloud, DevsimError, SIM_REGIONS } from "#core";
 import {
   createSimDeployment,
   type SimDeployment,
@@ -16,6 +16,8 @@ import {
   SimFaultInput,
 } from "./faults.ts";
 import {
+  checkKnownRegion,
+  knownCloud,
   parseOrThrow,
   SimDeploySpec,
   type SimDeploySpecInput,
@@ -104,24 +106,6 @@ export const createSimWorld = (options: SimWorldOptions = {}): SimWorld => {
     onExpire: () => void applyFaults(),
   });
 
-  const checkCloud = (value: string): Cloud => {
-    const cloud = Cloud.safeParse(value);
-    if (!cloud.success) {
-      throw new DevsimError("not_found", `cloud '${value}' not found`, { resource: "cloud", cloud: value });
-    }
-    return cloud.data;
-  };
-
-  const checkRegion = (cloud: Cloud, region: string): void => {
-    if (!SIM_REGIONS[cloud].includes(region)) {
-      throw new DevsimError("not_found", `region '${region}' not found in cloud '${cloud}'`, {
-        resource: "region",
-        cloud,
-        region,
-      });
-    }
-  };
-
   /** Control calls that change what runs in a region fail while it is out, as on a real cloud. */
   const checkRegionUp = (key: SimDeploymentKey): void => {
     if (regionIsOut(registry.list(), key.cloud, key.region)) {
@@ -135,7 +119,7 @@ export const createSimWorld = (options: SimWorldOptions = {}): SimWorld => {
 
   /** Checks a key and gives the string the deployment is stored under. */
   const keyOf = (key: SimDeploymentKey): string => {
-    checkRegion(checkCloud(key.cloud), key.region);
+    checkKnownRegion(knownCloud(key.cloud), key.region);
     parseOrThrow(SimWorkload, key.workload, "workload");
     parseOrThrow(SimRevision, key.revision, "revision");
     return JSON.stringify([key.cloud, key.region, key.workload, key.revision]);
@@ -199,7 +183,7 @@ export const createSimWorld = (options: SimWorldOptions = {}): SimWorld => {
     },
 
     regions(cloud) {
-      const known = checkCloud(cloud);
+      const known = knownCloud(cloud);
       const active = registry.list();
       return SIM_REGIONS[known].map((region) => ({ region, available: !regionIsOut(active, known, region) }));
     },
@@ -207,8 +191,8 @@ export const createSimWorld = (options: SimWorldOptions = {}): SimWorld => {
     async addFault(input) {
       const fault = parseOrThrow(SimFaultInput, input, "fault");
       if (closed) throw new DevsimError("unavailable", "the simulated world is closed");
-      const cloud = checkCloud(fault.cloud);
-      if (fault.region !== undefined) checkRegion(cloud, fault.region);
+      const cloud = knownCloud(fault.cloud);
+      if (fault.region !== undefined) checkKnownRegion(cloud, fault.region);
       const added = registry.add({ ...fault, cloud });
       await applyFaults();
       return added;
