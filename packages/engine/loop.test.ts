@@ -1,5 +1,5 @@
 import { describe, expect, it, vi } from "vitest";
-import type { Logger } from "#core";
+import { recordingLogger } from "../../test/support/recording-logger.ts";
 import { reconcileBackoffMs, startReconcileLoop } from "./loop.ts";
 import type { Reconciler } from "./reconciler.ts";
 
@@ -23,21 +23,6 @@ describe("reconcileBackoffMs", () => {
   });
 });
 
-const recordingLogger = () => {
-  const lines: { level: string; obj: Record<string, unknown>; msg: string | undefined }[] = [];
-  const at = (level: string) => (obj: object, msg?: string) => {
-    lines.push({ level, obj: { ...obj }, msg });
-  };
-  const log: Logger = {
-    debug: at("debug"),
-    info: at("info"),
-    warn: at("warn"),
-    error: at("error"),
-    child: () => log,
-  };
-  return { log, lines };
-};
-
 const refused = () =>
   Object.assign(new Error("connect ECONNREFUSED 127.0.0.1:5432"), { code: "ECONNREFUSED" });
 
@@ -53,7 +38,8 @@ describe("startReconcileLoop", () => {
         return 0;
       },
     };
-    const { log, lines } = recordingLogger();
+    const log = recordingLogger();
+    const { lines } = log;
     const loop = startReconcileLoop(reconciler, { intervalMs: 10, maxBackoffMs: 80, log });
     try {
       await vi.waitFor(() => expect(passes.length).toBeGreaterThanOrEqual(6), {
@@ -93,7 +79,8 @@ describe("startReconcileLoop", () => {
         return 0;
       },
     };
-    const { log, lines } = recordingLogger();
+    const log = recordingLogger();
+    const { lines } = log;
     const loop = startReconcileLoop(reconciler, { intervalMs: 5, log });
     try {
       await vi.waitFor(() => expect(calls).toBeGreaterThanOrEqual(3), { timeout: 2_000, interval: 5 });

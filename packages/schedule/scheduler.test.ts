@@ -1,32 +1,9 @@
 import { Cron } from "croner";
 import { afterAll, describe, expect, it, vi } from "vitest";
 import { DevsimError, type Logger } from "#core";
+import { recordingLogger } from "../../test/support/recording-logger.ts";
 import { type ScheduledJob, type Scheduler, startScheduler } from "./scheduler.ts";
 import { DEFAULT_SCHEDULES } from "./schedules.ts";
-
-interface Entry {
-  readonly level: string;
-  readonly obj: Record<string, unknown>;
-  readonly msg: string | undefined;
-}
-
-const recordingLogger = (): Logger & { entries: Entry[] } => {
-  const entries: Entry[] = [];
-  const at =
-    (level: string) =>
-    (obj: object, msg?: string): void => {
-      entries.push({ level, obj: { ...obj }, msg });
-    };
-  const logger = {
-    entries,
-    debug: at("debug"),
-    info: at("info"),
-    warn: at("warn"),
-    error: at("error"),
-    child: () => logger,
-  };
-  return logger;
-};
 
 const EVERY_SECOND = "* * * * * *";
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -89,9 +66,9 @@ describe("startScheduler", () => {
     });
     expect(maxActive).toBe(1);
     expect(scheduler.status()[0]?.runs).toBe(1);
-    expect(
-      log.entries.filter((e) => e.level === "warn" && e.obj.job === "slow").length,
-    ).toBeGreaterThanOrEqual(2);
+    expect(log.lines.filter((e) => e.level === "warn" && e.obj.job === "slow").length).toBeGreaterThanOrEqual(
+      2,
+    );
   });
 
   it.concurrent("logs a job that throws and runs it again at its next time", async () => {
@@ -113,7 +90,7 @@ describe("startScheduler", () => {
     );
     await vi.waitFor(() => expect(scheduler.status()[0]?.failures).toBe(1), { timeout: 3_000, interval: 50 });
     expect(scheduler.status()[0]).toMatchObject({ lastOutcome: "error", lastError: "database is down" });
-    const failure = log.entries.find((e) => e.level === "error");
+    const failure = log.lines.find((e) => e.level === "error");
     expect(failure?.obj.job).toBe("flaky");
 
     await vi.waitFor(() => expect(scheduler.status()[0]?.lastOutcome).toBe("ok"), {

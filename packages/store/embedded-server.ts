@@ -6,6 +6,7 @@ import { PGlite } from "@electric-sql/pglite";
 import { PGLiteSocketServer } from "@electric-sql/pglite-socket";
 import {
   type DataDirSnapshot,
+  isAlive,
   removeTemplate,
   restoreTemplate,
   saveTemplate,
@@ -66,15 +67,6 @@ const keepQueryUnitsTogether = (db: PGlite): void => {
     inUnit = false;
     return exec(query, options);
   };
-};
-
-const isAlive = (pid: number): boolean => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === "EPERM";
-  }
 };
 
 /**

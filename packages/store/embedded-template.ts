@@ -55,7 +55,8 @@ export const snapshotDataDir = (dataDir: string): DataDirSnapshot => {
   return { directories: directories.sort(), files };
 };
 
-const isAlive = (pid: number): boolean => {
+/** Whether process `pid` still runs (EPERM: it does, as another user). */
+export const isAlive = (pid: number): boolean => {
   try {
     process.kill(pid, 0);
     return true;

@@ -219,6 +219,15 @@ describe("startEmbeddedPostgres with a data directory template", () => {
     }
   };
 
+  /** Starts a server that must run initdb and answer, stops it, and waits for the template it saves. */
+  const initdbSavesTemplate = async (dataDir?: string) => {
+    const server = await start(dataDir);
+    expect(server.dataDirSource).toBe("initdb");
+    expect(await answers(server)).toBe(42);
+    await server.close();
+    await templateSaved();
+  };
+
   const rewriteManifest = async (change: (manifest: Record<string, unknown>) => void) => {
     const path = join(templateDir, TEMPLATE_MANIFEST);
     const manifest = JSON.parse(await readFile(path, "utf8"));
@@ -228,11 +237,7 @@ describe("startEmbeddedPostgres with a data directory template", () => {
 
   it("makes the template on a first start, then gives fresh data directories of their own from it", async () => {
     await rm(templateDir, { recursive: true, force: true });
-    const first = await start();
-    expect(first.dataDirSource).toBe("initdb");
-    expect(await answers(first)).toBe(42);
-    await first.close();
-    await templateSaved();
+    await initdbSavesTemplate();
 
     const dataDir = join(root, "copied");
     const copied = await start(dataDir);
@@ -263,11 +268,7 @@ describe("startEmbeddedPostgres with a data directory template", () => {
   it("falls back to initdb with a damaged template, and makes a good one again", async () => {
     await makeTemplate(templateDir); // the last test's, or a new one
     await writeFile(join(templateDir, "PG_VERSION"), "99\n"); // same size, other bytes
-    const server = await start();
-    expect(server.dataDirSource).toBe("initdb");
-    expect(await answers(server)).toBe(42);
-    await server.close();
-    await templateSaved();
+    await initdbSavesTemplate();
   }, 90_000);
 
   it("falls back to initdb with another PGlite version's template", async () => {
@@ -275,11 +276,7 @@ describe("startEmbeddedPostgres with a data directory template", () => {
     await rewriteManifest((manifest) => {
       manifest.pglite = "0.0.1";
     });
-    const server = await start();
-    expect(server.dataDirSource).toBe("initdb");
-    expect(await answers(server)).toBe(42);
-    await server.close();
-    await templateSaved();
+    await initdbSavesTemplate();
   }, 90_000);
 
   it("falls back to initdb with a template that checks out but does not open", async () => {
@@ -297,12 +294,7 @@ describe("startEmbeddedPostgres with a data directory template", () => {
     });
     expect(templateIsUsable(templateDir, installedPgliteVersion())).toBe(true);
 
-    const dataDir = join(root, "unopenable");
-    const server = await start(dataDir);
-    expect(server.dataDirSource).toBe("initdb");
-    expect(await answers(server)).toBe(42);
-    await server.close();
-    await templateSaved();
+    await initdbSavesTemplate(join(root, "unopenable"));
     expect((await readdir(root)).filter((name) => name.startsWith("unopenable")).sort()).toEqual([
       "unopenable",
     ]);

@@ -1,6 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createApi, createApiMetrics } from "#api";
-import type { Logger } from "#core";
 import { createReconciler, type ReconcileLoop, startReconcileLoop } from "#engine";
 import { memoryStore } from "#kv";
 import { type SimServer, startSimServer } from "#sim";
@@ -17,6 +16,7 @@ import { controlPlaneFor } from "../support/control-plane.ts";
 import { createTestDatabase, type TestDatabase } from "../support/database.ts";
 import { eventually } from "../support/devsim-process.ts";
 import { workloadInput } from "../support/fixtures.ts";
+import { recordingLogger } from "../support/recording-logger.ts";
 import { startTcpProxy, type TcpProxy } from "../support/tcp-proxy.ts";
 
 // The control plane reaches a real Postgres through a TCP proxy that the tests cut and restore.
@@ -30,33 +30,13 @@ interface ErrorJson {
   error: { code: string; message: string; details: Record<string, unknown> };
 }
 
-interface LogLine {
-  readonly level: string;
-  readonly obj: Record<string, unknown>;
-  readonly msg: string | undefined;
-}
-
-const recordingLogger = (lines: LogLine[]): Logger => {
-  const at = (level: string) => (obj: object, msg?: string) => {
-    lines.push({ level, obj: { ...obj }, msg });
-  };
-  const log: Logger = {
-    debug: at("debug"),
-    info: at("info"),
-    warn: at("warn"),
-    error: at("error"),
-    child: () => log,
-  };
-  return log;
-};
-
 let db: TestDatabase;
 let proxy: TcpProxy;
 let sql: Sql;
 let sim: SimServer;
 let api: ReturnType<typeof createApi>;
 let loop: ReconcileLoop;
-const loopLog: LogLine[] = [];
+const loopLog = recordingLogger();
 
 beforeAll(async () => {
   db = await createTestDatabase();
@@ -70,7 +50,7 @@ beforeAll(async () => {
   });
   sim = await startSimServer({ startupMs: 20 });
   // One pool for the API and the reconcile loop, as `devsim up` has it.
-  const deps = controlPlaneFor({ sql, simUrl: sim.url, kv: memoryStore(), log: recordingLogger(loopLog) });
+  const deps = controlPlaneFor({ sql, simUrl: sim.url, kv: memoryStore(), log: loopLog });
   api = createApi({
     ...deps,
     metrics: createApiMetrics(() => countRolloutsByStatus(sql)),
@@ -183,13 +163,14 @@ describe("the API and the reconcile loop while Postgres is unreachable", () => {
   });
 
   it("keeps the reconcile loop going, backing off, while the database is away", async () => {
-    const before = loopLog.filter((l) => l.msg?.includes("the database is unreachable")).length;
+    const before = loopLog.lines.filter((l) => l.msg?.includes("the database is unreachable")).length;
     await eventually(
-      async () => loopLog.filter((l) => l.msg?.includes("the database is unreachable")).length >= before + 2,
+      async () =>
+        loopLog.lines.filter((l) => l.msg?.includes("the database is unreachable")).length >= before + 2,
       5_000,
       "reconcile passes failing on the database",
     );
-    const warning = loopLog.find((l) => l.msg?.includes("the database is unreachable"));
+    const warning = loopLog.lines.find((l) => l.msg?.includes("the database is unreachable"));
     expect(warning?.level).toBe("warn");
     expect(warning?.obj.retryInMs).toBeGreaterThan(0);
   });
@@ -207,7 +188,7 @@ describe("the API and the reconcile loop while Postgres is unreachable", () => {
     ).toBe("succeeded");
     // The rollout is written during a pass; the pass says it succeeded once it has returned.
     await eventually(
-      async () => loopLog.some((l) => l.level === "info" && l.msg === "reconcile passes succeed again"),
+      async () => loopLog.lines.some((l) => l.level === "info" && l.msg === "reconcile passes succeed again"),
       5_000,
       "the loop saying passes succeed again",
     );
