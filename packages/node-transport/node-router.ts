@@ -11,6 +11,7 @@ import {
   failureBody,
   forwardRawRequestHeaders,
   IDEMPOTENT,
+  type Route,
   type RouterFailure,
   rawResponseHeaders,
 } from "#router";
@@ -207,43 +208,26 @@ export const nodeRouter = ({
     if (inFlight === 0) settled?.();
   };
 
-  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
-    let url: URL;
-    try {
-      // Concatenated rather than resolved against a base: a path starting with `//` is not a host.
-      url = new URL(`http://router.invalid${req.url ?? "/"}`);
-    } catch {
-      answerFailure(res, {
-        status: 404,
-        code: "not_found",
-        message: "no such path",
-        details: { workload: null },
-      });
-      return;
-    }
-    const host = req.headers.host ?? null;
-    const route = await forwarder.route(url, host);
-    if ("status" in route) {
-      answerFailure(res, route);
-      return;
-    }
-    const method = req.method ?? "GET";
-    const idempotent = IDEMPOTENT.has(method);
-    let body: Buffer | IncomingMessage | null = null;
-    let retryable = idempotent;
-    if (hasBody(req)) {
-      body = idempotent ? await bufferedBody(req, retryBodyLimitBytes) : null;
-      if (body === null) {
-        body = req;
-        retryable = false;
-      }
-    }
+  const internalError = (res: ServerResponse, error: unknown): void => {
+    console.error(error);
+    if (res.headersSent) res.destroy();
+    else answerFailure(res, { status: 500, code: "internal", message: "internal error", details: {} });
+  };
+
+  /** Relays a routed request; `body` is what to send (kept whole when `retryable`). */
+  const send = (
+    req: IncomingMessage,
+    res: ServerResponse,
+    route: Route,
+    body: Buffer | IncomingMessage | null,
+    retryable: boolean,
+  ): void => {
+    const method = (req.method ?? "GET") as Dispatcher.HttpMethod;
     const headers = forwardRawRequestHeaders(req.rawHeaders, {
       clientAddress: req.socket.remoteAddress,
-      host,
+      host: req.headers.host ?? null,
       proto: (req.socket as TLSSocket).encrypted ? "https" : "http",
     });
-
     let current: Relay | null = null;
     let gone = false;
     res.on("close", () => {
@@ -251,26 +235,69 @@ export const nodeRouter = ({
       gone = true;
       current?.abort();
     });
-
-    const attempt = (backend: Backend): Promise<Attempted<undefined>> =>
-      new Promise((resolve) => {
-        const { origin, base } = splitOf(backend.url);
-        const path = base + route.path;
-        inFlight += 1;
-        current = new Relay(res, backend, resolve, done);
-        agent.dispatch({ origin, path, method: method as Dispatcher.HttpMethod, headers, body }, current);
-      });
-
-    const result = await forwarder.forward(route, { retryable, clientGone: () => gone, attempt });
-    if ("status" in result && !gone) answerFailure(res, result);
+    forwarder.forward(
+      route,
+      {
+        retryable,
+        clientGone: () => gone,
+        attempt: (backend, _n, settle) => {
+          const { origin, base } = splitOf(backend.url);
+          inFlight += 1;
+          current = new Relay(res, backend, settle, done);
+          // undici reports even a request it refuses through the handler, never by throwing.
+          agent.dispatch({ origin, path: base + route.path, method, headers, body }, current);
+        },
+      },
+      (result) => {
+        if ("status" in result && !gone) answerFailure(res, result);
+      },
+    );
   };
 
+  /** A routed request: its body kept for a retry when it may be sent again, or streamed. */
+  const routed = (req: IncomingMessage, res: ServerResponse, route: Route | RouterFailure): void => {
+    if ("status" in route) {
+      answerFailure(res, route);
+      return;
+    }
+    if (!hasBody(req)) {
+      send(req, res, route, null, IDEMPOTENT.has(req.method ?? "GET"));
+      return;
+    }
+    if (!IDEMPOTENT.has(req.method ?? "GET")) {
+      send(req, res, route, req, false);
+      return;
+    }
+    bufferedBody(req, retryBodyLimitBytes)
+      .then((body) => (body === null ? send(req, res, route, req, false) : send(req, res, route, body, true)))
+      .catch((error: unknown) => internalError(res, error));
+  };
+
+  // Callbacks all the way, no async function: most requests then settle without a single promise.
   const listener = (req: IncomingMessage, res: ServerResponse): void => {
-    handle(req, res).catch((error: unknown) => {
-      console.error(error);
-      if (res.headersSent) res.destroy();
-      else answerFailure(res, { status: 500, code: "internal", message: "internal error", details: {} });
-    });
+    try {
+      let url: URL;
+      try {
+        // Concatenated rather than resolved against a base: a path starting with `//` is not a host.
+        url = new URL(`http://router.invalid${req.url ?? "/"}`);
+      } catch {
+        answerFailure(res, {
+          status: 404,
+          code: "not_found",
+          message: "no such path",
+          details: { workload: null },
+        });
+        return;
+      }
+      const route = forwarder.route(url, req.headers.host ?? null);
+      if (route instanceof Promise) {
+        route.then((found) => routed(req, res, found)).catch((error: unknown) => internalError(res, error));
+      } else {
+        routed(req, res, route);
+      }
+    } catch (error) {
+      internalError(res, error);
+    }
   };
 
   const close = async (): Promise<void> => {

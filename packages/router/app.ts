@@ -6,6 +6,7 @@ import {
   type Attempted,
   BACKEND_HEADER,
   backendName,
+  type Forwarded,
   Forwarder,
   type ForwarderOptions,
   failureBody,
@@ -82,7 +83,7 @@ export const trafficRouter = ({
     const [body, spare] = idempotent && source ? source.tee() : [source, null];
     const from = { clientAddress: getConnInfo?.(c).remote.address, host, proto: url.protocol.slice(0, -1) };
 
-    const attempt = async (backend: Backend, n: number): Promise<Attempted<Response>> => {
+    const send = async (backend: Backend, n: number): Promise<Attempted<Response>> => {
       try {
         const init: StreamingRequestInit = {
           method: request.method,
@@ -101,10 +102,16 @@ export const trafficRouter = ({
       }
     };
 
-    const result = await forwarder.forward(route, {
-      retryable: idempotent,
-      clientGone: () => request.signal.aborted,
-      attempt,
+    const result = await new Promise<Forwarded<Response>>((resolve) => {
+      forwarder.forward(
+        route,
+        {
+          retryable: idempotent,
+          clientGone: () => request.signal.aborted,
+          attempt: (backend, n, settle) => void send(backend, n).then(settle),
+        },
+        resolve,
+      );
     });
     // Not awaited: a tee branch's cancel settles only once the other branch is done too.
     if (spare !== null && !spare.locked) void spare.cancel();

@@ -48,9 +48,17 @@ export interface ForwardRequest<R> {
   readonly retryable: boolean;
   /** Whether the client has gone; then a failure says nothing about the backend. */
   readonly clientGone: () => boolean;
-  /** Sends the request to `backend`; `n` is 0 for the first attempt and 1 for the retry. */
-  readonly attempt: (backend: Backend, n: number) => Promise<Attempted<R>>;
+  /**
+   * Sends the request to `backend` and calls `settle` once with what came of it; `n` is 0 for the
+   * first attempt and 1 for the retry. A callback rather than a promise: this runs for every
+   * request, and a transport that answers in callbacks (as undici's dispatcher does) then needs
+   * no promise at all.
+   */
+  readonly attempt: (backend: Backend, n: number, settle: (result: Attempted<R>) => void) => void;
 }
+
+/** How a forwarded request ended: the answer and who gave it, or the failure to answer with. */
+export type Forwarded<R> = { readonly backend: Backend; readonly response: R } | RouterFailure;
 
 export interface ForwarderOptions {
   /** Where routing tables come from; put a store behind `cachedTableSource`. */
@@ -73,6 +81,25 @@ const noWeight = (workload: string): RouterFailure => ({
   message: `workload '${workload}' has no backend with weight`,
   details: { workload },
 });
+
+const routeTo = (workload: string, path: string, table: RoutingTable | null): Route | RouterFailure =>
+  table === null
+    ? { status: 404, code: "not_found", message: `workload '${workload}' not found`, details: { workload } }
+    : { workload, path, table };
+
+const outcome = <R>(route: Route, backend: Backend, result: Attempted<R>): Forwarded<R> =>
+  result.answered
+    ? { backend, response: result.response }
+    : {
+        status: 502,
+        code: "bad_gateway",
+        message: `backend ${backendName(backend)} of workload '${route.workload}' is unreachable`,
+        details: {
+          workload: route.workload,
+          backend: { cloud: backend.cloud, region: backend.region, revision: backend.revision },
+        },
+        backend,
+      };
 
 /**
  * What every router front end shares, whatever its transport: which workload a request is for,
@@ -104,8 +131,11 @@ export class Forwarder {
     this.#budget = retryBudget ?? new RetryBudget({ now });
   }
 
-  /** The route for a request URL (path and query) and `Host`, or the failure to answer with. */
-  async route(url: URL, host: string | null): Promise<Route | RouterFailure> {
+  /**
+   * The route for a request URL (path and query) and `Host`, or the failure to answer with: at
+   * once when the table source holds the table fresh in memory, as a promise when it must be read.
+   */
+  route(url: URL, host: string | null): Route | RouterFailure | Promise<Route | RouterFailure> {
     const resolved = resolveWorkload(url, host);
     if (resolved === null) {
       return {
@@ -116,84 +146,69 @@ export class Forwarder {
       };
     }
     const { workload, path } = resolved;
-    let table: RoutingTable | null;
-    try {
-      table = await this.#table.get(workload);
-    } catch {
-      return {
+    const fresh = this.#table.fresh?.(workload);
+    if (fresh !== undefined) return routeTo(workload, path, fresh);
+    return this.#table.get(workload).then(
+      (table) => routeTo(workload, path, table),
+      (): RouterFailure => ({
         status: 503,
         code: "unavailable",
         message: `the routing table of workload '${workload}' cannot be read`,
         details: { workload },
-      };
-    }
-    if (table === null) {
-      return {
-        status: 404,
-        code: "not_found",
-        message: `workload '${workload}' not found`,
-        details: { workload },
-      };
-    }
-    return { workload, path, table };
+      }),
+    );
   }
 
-  /** Sends a routed request, retrying a connection failure once when it may; the answer or the failure. */
-  async forward<R>(
-    route: Route,
-    request: ForwardRequest<R>,
-  ): Promise<{ readonly backend: Backend; readonly response: R } | RouterFailure> {
+  /**
+   * Sends a routed request, retrying a connection failure once when it may, and calls `done` once
+   * with the answer or the failure.
+   */
+  forward<R>(route: Route, request: ForwardRequest<R>, done: (result: Forwarded<R>) => void): void {
     this.#budget.request();
     const candidates = this.#outliers.filter(route.table.backends);
     const first = pickBackend(candidates, this.#random());
-    if (first === null) return noWeight(route.workload);
-
-    let backend = first;
-    let result = await this.#try(route.workload, first, 0, request);
-    if (!result.answered && request.retryable && !request.clientGone() && this.#budget.tryRetry()) {
-      // Failures come together within a cloud (a region, a whole cloud out): another cloud first.
-      const unsuspected = this.#outliers.unsuspected(candidates);
-      const point = this.#random();
-      const retry =
-        pickBackend(
-          unsuspected.filter((b) => b.cloud !== first.cloud),
-          point,
-        ) ?? pickBackend(unsuspected, point, first);
-      if (retry !== null) {
-        backend = retry;
-        result = await this.#try(route.workload, retry, 1, request);
-      }
+    if (first === null) {
+      done(noWeight(route.workload));
+      return;
     }
-    if (result.answered) return { backend, response: result.response };
-    return {
-      status: 502,
-      code: "bad_gateway",
-      message: `backend ${backendName(backend)} of workload '${route.workload}' is unreachable`,
-      details: {
-        workload: route.workload,
-        backend: { cloud: backend.cloud, region: backend.region, revision: backend.revision },
-      },
-      backend,
-    };
+    this.#try(route.workload, first, 0, request, (result) => {
+      if (!result.answered && request.retryable && !request.clientGone() && this.#budget.tryRetry()) {
+        // Failures come together within a cloud (a region, a whole cloud out): another cloud first.
+        const unsuspected = this.#outliers.unsuspected(candidates);
+        const point = this.#random();
+        const retry =
+          pickBackend(
+            unsuspected.filter((b) => b.cloud !== first.cloud),
+            point,
+          ) ?? pickBackend(unsuspected, point, first);
+        if (retry !== null) {
+          this.#try(route.workload, retry, 1, request, (again) => done(outcome(route, retry, again)));
+          return;
+        }
+      }
+      done(outcome(route, first, result));
+    });
   }
 
-  async #try<R>(
+  #try<R>(
     workload: string,
     backend: Backend,
     n: number,
     request: ForwardRequest<R>,
-  ): Promise<Attempted<R>> {
-    const key = { workload, cloud: backend.cloud, region: backend.region, revision: backend.revision };
+    then: (result: Attempted<R>) => void,
+  ): void {
     const started = this.#now();
-    const result = await request.attempt(backend, n);
-    if (result.answered) {
-      this.#counters.record(key, result.status, this.#now() - started);
-      this.#outliers.success(backend.url);
-    } else if (!request.clientGone()) {
-      // A client that hung up says nothing about the backend.
-      this.#counters.record(key, 502, this.#now() - started);
-      this.#outliers.failure(backend.url);
-    }
-    return result;
+    request.attempt(backend, n, (result) => {
+      const key = { workload, cloud: backend.cloud, region: backend.region, revision: backend.revision };
+      if (result.answered) {
+        this.#counters.record(key, result.status, this.#now() - started);
+        this.#outliers.success(backend.url);
+      } else if (!request.clientGone()) {
+        // A client that hung up says nothing about the backend.
+        this.#counters.record(key, 502, this.#now() - started);
+        this.#outliers.failure(backend.url);
+      }
+      then(result);
+    });
   }
 }

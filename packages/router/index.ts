@@ -3,6 +3,7 @@ export {
   type Attempted,
   BACKEND_HEADER,
   backendName,
+  type Forwarded,
   Forwarder,
   type ForwarderOptions,
   type ForwardRequest,

@@ -58,6 +58,13 @@ describe("staticTableSource", () => {
     expect(await source.get("wiki")).toBeNull();
   });
 
+  it("holds every table fresh, so a router never waits on it", () => {
+    const shop = tableOf("shop", 1);
+    const source = staticTableSource([shop]);
+    expect(source.fresh?.("shop")).toBe(shop);
+    expect(source.fresh?.("wiki")).toBeNull();
+  });
+
   it("refuses two tables for one workload when created", () => {
     expect(() => staticTableSource([tableOf("shop", 1), tableOf("shop", 2)])).toThrow(DevsimError);
   });
@@ -80,6 +87,43 @@ describe("cachedTableSource", () => {
     expect(await cached.get("shop")).toEqual(tableOf("shop", 2));
     expect(await cached.get("shop")).toEqual(tableOf("shop", 2));
     expect(world.calls).toEqual(["shop", "shop"]);
+  });
+
+  it("answers fresh() from memory only while the table is fresh, without asking the source", async () => {
+    const world = scriptedSource();
+    const time = clock();
+    world.publish(tableOf("shop", 1));
+    const cached = cachedTableSource(world.source, { maxAgeMs: 1000, now: time.now });
+
+    // Never read: it must be read with get().
+    expect(cached.fresh?.("shop")).toBeUndefined();
+    expect(world.calls).toEqual([]);
+    await cached.get("shop");
+    expect(cached.fresh?.("shop")).toEqual(tableOf("shop", 1));
+    expect(await cached.get("nope")).toBeNull();
+    expect(cached.fresh?.("nope")).toBeNull();
+
+    time.advance(999);
+    expect(cached.fresh?.("shop")).toEqual(tableOf("shop", 1));
+    time.advance(1);
+    expect(cached.fresh?.("shop")).toBeUndefined();
+    expect(world.calls).toEqual(["shop", "nope"]);
+
+    // A refresh in flight is not fresh yet; once it lands, the new table is.
+    world.publish(tableOf("shop", 2));
+    const refreshing = cached.get("shop");
+    expect(cached.fresh?.("shop")).toBeUndefined();
+    await refreshing;
+    expect(cached.fresh?.("shop")).toEqual(tableOf("shop", 2));
+  });
+
+  it("never answers fresh() with a failure: a source that failed must be read again", async () => {
+    const world = scriptedSource();
+    const time = clock();
+    world.fail(new Error("kv down"));
+    const cached = cachedTableSource(world.source, { now: time.now });
+    await expect(cached.get("shop")).rejects.toThrow("kv down");
+    expect(cached.fresh?.("shop")).toBeUndefined();
   });
 
   it("uses 1000 ms and Date.now by default", async () => {

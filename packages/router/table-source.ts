@@ -4,6 +4,12 @@ import { DevsimError, type RoutingTable } from "#core";
 export interface RoutingTableSource {
   /** The workload's current table, or null when none is published. May reject when the store fails. */
   get(workload: string): Promise<RoutingTable | null>;
+  /**
+   * The workload's table when the source holds it fresh in memory (null: fresh knowledge that
+   * none is published), without waiting; undefined when it must be read with `get`. Lets the
+   * router route most requests without a promise.
+   */
+  fresh?(workload: string): RoutingTable | null | undefined;
 }
 
 /**
@@ -22,7 +28,10 @@ export const staticTableSource = (tables: Iterable<RoutingTable>): RoutingTableS
     }
     byWorkload.set(table.workload, table);
   }
-  return { get: async (workload) => byWorkload.get(workload) ?? null };
+  return {
+    get: async (workload) => byWorkload.get(workload) ?? null,
+    fresh: (workload) => byWorkload.get(workload) ?? null,
+  };
 };
 
 export interface CachedTableSourceOptions {
@@ -37,12 +46,7 @@ export interface CachedTableSourceOptions {
 }
 
 type Known =
-  | {
-      readonly ok: true;
-      readonly table: RoutingTable | null;
-      /** `table` as a settled promise, made once and handed to every read while it is fresh. */
-      readonly answer: Promise<RoutingTable | null>;
-    }
+  | { readonly ok: true; readonly table: RoutingTable | null }
   | { readonly ok: false; readonly error: unknown };
 
 interface Entry {
@@ -95,7 +99,7 @@ export const cachedTableSource = (
     entry.fetchedAt = now();
     try {
       const table = await source.get(workload);
-      entry.known = { ok: true, table, answer: Promise.resolve(table) };
+      entry.known = { ok: true, table };
     } catch (error) {
       if (!entry.known?.ok) entry.known = { ok: false, error };
     }
@@ -141,15 +145,13 @@ export const cachedTableSource = (
   };
 
   return {
-    get: (workload) => {
-      const entry = entryFor(workload);
-      const known = entry.known;
-      // Every request reads here: a fresh table is handed out as the same settled promise, so the
-      // common read allocates nothing.
-      if (entry.fetching === undefined && known?.ok && now() - entry.fetchedAt < maxAgeMs) {
-        return known.answer;
-      }
-      return read(workload, entry);
+    get: (workload) => read(workload, entryFor(workload)),
+    // Every request asks here first: a fresh table is answered without a promise or an allocation.
+    fresh: (workload) => {
+      const entry = entries.get(workload);
+      const known = entry?.known;
+      if (entry === undefined || entry.fetching !== undefined || !known?.ok) return undefined;
+      return now() - entry.fetchedAt < maxAgeMs ? known.table : undefined;
     },
   };
 };
