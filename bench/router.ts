@@ -24,7 +24,9 @@ import { type WrkResult, wrk, wrkVersion } from "./router/wrk.ts";
 // 2. Latency at a set load, by default a third of nginx's throughput: each connection waits between
 //    requests (a wrk Lua delay), so every path sees about the same request rate; p50/p99 there, and
 //    what each adds to direct requests. Each path is warmed up at that rate first, so that neither
-//    its compiler nor its first burst of new connections is what the tail measures.
+//    its compiler nor its first burst of new connections is what the tail measures. A tail moves
+//    with whatever else the machine does for a moment, so this phase runs in rounds, every path
+//    once per round, and reports the median round of each path beside the spread.
 //
 // Targets for the router's Node front end (`nodeRouter`, as `devsim up` serves it): at least a third of nginx's throughput on the same
 // cores, p99 under 5 ms at that load, the router process under 150 MB resident (its peak).
@@ -42,7 +44,7 @@ import { type WrkResult, wrk, wrkVersion } from "./router/wrk.ts";
 // otherwise grows it to 64 MB under load, which is most of the router's resident memory).
 //
 //   node_modules/.bin/node bench/router.ts [--seconds 10] [--warmup 3] [--connections 32]
-//     [--threads 1] [--rate <req/s>] [--paced-connections 100] [--table kv|static]
+//     [--threads 1] [--rate <req/s>] [--paced-connections 100] [--rounds 3] [--table kv|static]
 //     [--router-node-flags "--max-semi-space-size=8"]   ("" for no second run)
 //
 // Needs wrk and nginx (Debian: apt-get install -y wrk nginx); nothing else in the project does.
@@ -55,6 +57,7 @@ const { values: flags } = parseArgs({
     threads: { type: "string", default: "1" },
     rate: { type: "string" },
     "paced-connections": { type: "string", default: "100" },
+    rounds: { type: "string", default: "3" },
     table: { type: "string", default: "kv" },
     "router-node-flags": { type: "string", default: "--max-semi-space-size=8" },
   },
@@ -71,6 +74,7 @@ const WARMUP = integer("warmup", flags.warmup, 0, 60);
 const CONNECTIONS = integer("connections", flags.connections, 1, 1000);
 const THREADS = integer("threads", flags.threads, 1, 16);
 const PACED_CONNECTIONS = integer("paced-connections", flags["paced-connections"], 1, 1000);
+const ROUNDS = integer("rounds", flags.rounds, 1, 20);
 const RATE = flags.rate === undefined ? undefined : integer("rate", flags.rate, 1, 1_000_000);
 const TABLE = flags.table;
 if (TABLE !== "kv" && TABLE !== "static") throw new Error("--table must be kv or static");
@@ -104,7 +108,9 @@ interface Run {
 
 interface Measured extends Path {
   saturated?: Run;
+  /** The median of the paced rounds. */
   paced?: Run;
+  readonly rounds: Run[];
   memory?: Resident | null;
 }
 
@@ -168,14 +174,38 @@ const saturate = async (path: Measured): Promise<void> => {
 };
 
 /** At a set rate, after a warm-up at that rate: a new set of connections is not what is measured. */
-const pace = async (path: Measured, pacedRate: number, delayMs: number): Promise<void> => {
+const pace = async (path: Measured, pacedRate: number, delayMs: number, round: number): Promise<void> => {
+  const name = `${path.name} (round ${round} of ${ROUNDS})`;
   if (WARMUP > 0) {
-    progress(`${path.name}: warming up at about ${Math.round(pacedRate)} req/s for ${WARMUP} s`);
+    progress(`${name}: warming up at about ${Math.round(pacedRate)} req/s for ${WARMUP} s`);
     await load(path.url, WARMUP, delayMs);
   }
-  progress(`${path.name}: at about ${Math.round(pacedRate)} req/s, ${SECONDS} s`);
-  path.paced = await measure(path, SECONDS, delayMs);
-  progress(`${path.name}: ${describe(path.paced)}`);
+  progress(`${name}: at about ${Math.round(pacedRate)} req/s, ${SECONDS} s`);
+  const run = await measure(path, SECONDS, delayMs);
+  path.rounds.push(run);
+  progress(`${name}: ${describe(run)}`);
+};
+
+const median = (values: readonly number[]): number => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 === 1
+    ? (sorted[mid] ?? Number.NaN)
+    : ((sorted[mid - 1] ?? 0) + (sorted[mid] ?? 0)) / 2;
+};
+
+/** Each figure the median over the rounds (so not always one round's own), errors summed. */
+const medianRun = (runs: readonly Run[]): Run => {
+  const cpu = runs.flatMap((r) => (r.cpuUsPerRequest === undefined ? [] : [r.cpuUsPerRequest]));
+  return {
+    wrk: {
+      requestsPerSecond: median(runs.map((r) => r.wrk.requestsPerSecond)),
+      p50Ms: median(runs.map((r) => r.wrk.p50Ms)),
+      p99Ms: median(runs.map((r) => r.wrk.p99Ms)),
+      errors: runs.reduce((sum, r) => sum + r.wrk.errors, 0),
+    },
+    cpuUsPerRequest: cpu.length === runs.length ? median(cpu) : undefined,
+  };
 };
 
 // ---- report ----
@@ -217,16 +247,28 @@ const report = (paths: readonly Measured[], pacedRate: number | undefined, delay
       ]),
     ),
   );
+  const added = (p: Measured, pick: (r: WrkResult) => number) =>
+    p === direct || !p.paced || !direct?.paced ? "" : fmt(pick(p.paced.wrk) - pick(direct.paced.wrk));
   if (pacedRate !== undefined && delayMs !== undefined) {
-    const added = (p: Measured, pick: (r: WrkResult) => number) =>
-      p === direct || !p.paced || !direct?.paced ? "" : fmt(pick(p.paced.wrk) - pick(direct.paced.wrk));
     out.push(
       "",
       `Latency at about ${Math.round(pacedRate)} req/s: wrk -t${THREADS} -c${PACED_CONNECTIONS}, each connection ` +
         `waiting ${delayMs} ms between requests (a slower path gets a little less than the set rate).`,
+      `${ROUNDS} round${ROUNDS === 1 ? "" : "s"}, every path once in each; each figure is the median over the rounds, ` +
+        "errors are summed, and the last column has every round's p99.",
       "",
       table(
-        ["path", "req/s", "p50 ms", "p99 ms", "added p50", "added p99", "CPU µs/req", "errors"],
+        [
+          "path",
+          "req/s",
+          "p50 ms",
+          "p99 ms",
+          "added p50",
+          "added p99",
+          "CPU µs/req",
+          "errors",
+          "p99 ms by round",
+        ],
         paths.map((p) => [
           p.name,
           fmt(p.paced?.wrk.requestsPerSecond, 0),
@@ -236,6 +278,7 @@ const report = (paths: readonly Measured[], pacedRate: number | undefined, delay
           added(p, (r) => r.p99Ms),
           fmt(p.paced?.cpuUsPerRequest, 0),
           String(p.paced?.wrk.errors ?? "–"),
+          p.rounds.map((r) => fmt(r.wrk.p99Ms)).join(" "),
         ]),
       ),
     );
@@ -248,7 +291,8 @@ const report = (paths: readonly Measured[], pacedRate: number | undefined, delay
       "",
       `${router.name}:`,
       `${verdict(ours !== undefined && theirs !== undefined ? ours >= theirs / 3 : undefined)}  throughput at least a third of nginx's`,
-      `${verdict(router.paced ? router.paced.wrk.p99Ms < 5 : undefined)}  p99 under 5 ms at that load`,
+      `${verdict(router.paced ? router.paced.wrk.p99Ms < 5 : undefined)}  p99 under 5 ms at that load ` +
+        `(median round: ${fmt(router.paced?.wrk.p99Ms)} ms, of which ${added(router, (r) => r.p99Ms) || "–"} ms beyond direct requests)`,
       `${verdict(router.memory ? router.memory.peakMb < 150 : undefined)}  under 150 MB resident at its peak`,
       `${verdict((router.saturated?.wrk.errors ?? 0) + (router.paced?.wrk.errors ?? 0) === 0)}  no errors`,
     );
@@ -294,14 +338,14 @@ const main = async (): Promise<void> => {
   const upstreams = backends.map((b, i) => ({ url: b.url, weight: WEIGHTS[i] ?? 1 }));
 
   const paths: Measured[] = [
-    { name: "direct", url: `${upstreams[0]?.url}/`, cpuPid: backends[0]?.child.pid },
+    { name: "direct", url: `${upstreams[0]?.url}/`, cpuPid: backends[0]?.child.pid, rounds: [] },
   ];
   if (nginxLine !== null) {
     progress("starting nginx: one worker, weighted upstreams with keepalive");
     const nginx = await startNginx(scratch, PREFIX, upstreams);
     progress(`nginx spreads requests ${await spread(nginx.url)}`);
     // Its master process alone would understate it (the worker is another process), so no memory figure.
-    paths.push({ name: "nginx", url: nginx.url, cpuPid: nginx.pid });
+    paths.push({ name: "nginx", url: nginx.url, cpuPid: nginx.pid, rounds: [] });
   }
   progress("bundling the router server and the bare proxy");
   await build({
@@ -339,7 +383,7 @@ const main = async (): Promise<void> => {
   const bareUrl = `${bare.url}${PREFIX}`;
   await waitUntilServing(bareUrl);
   progress(`${BARE} spreads requests ${await spread(bareUrl)}`);
-  paths.push({ name: BARE, url: bareUrl, pid: bare.child.pid, cpuPid: bare.child.pid });
+  paths.push({ name: BARE, url: bareUrl, pid: bare.child.pid, cpuPid: bare.child.pid, rounds: [] });
   for (const { transport, name, nodeFlags } of routers) {
     progress(`starting the ${name}`);
     const targets = upstreams.map((u) => `${u.url}=${u.weight}`);
@@ -351,7 +395,7 @@ const main = async (): Promise<void> => {
     const url = `${router.url}${PREFIX}`;
     await waitUntilServing(url);
     progress(`${name} spreads requests ${await spread(url)}`);
-    paths.push({ name, url, pid: router.child.pid, cpuPid: router.child.pid });
+    paths.push({ name, url, pid: router.child.pid, cpuPid: router.child.pid, rounds: [] });
   }
 
   for (const path of paths) await saturate(path);
@@ -363,7 +407,10 @@ const main = async (): Promise<void> => {
     progress("no nginx and no --rate: skipping the latency-at-a-set-load phase");
   } else {
     delayMs = Math.max(1, Math.round((PACED_CONNECTIONS * 1000) / pacedRate));
-    for (const path of paths) await pace(path, pacedRate, delayMs);
+    for (let round = 1; round <= ROUNDS; round++) {
+      for (const path of paths) await pace(path, pacedRate, delayMs, round);
+    }
+    for (const path of paths) path.paced = medianRun(path.rounds);
   }
   for (const path of paths) path.memory = resident(path.pid);
   report(paths, pacedRate, delayMs);
