@@ -1,5 +1,5 @@
 import { ECSClient } from "@aws-sdk/client-ecs";
-import { AdapterError, type RetryPolicy, retry } from "#core";
+import { type RetryPolicy, retryCloudCall } from "#core";
 import { ecsRetryDecision, toAdapterError } from "./errors.ts";
 
 /** Static AWS keys; without them the SDK's default credential chain is used. */
@@ -54,30 +54,17 @@ export const createEcsApi = (options: EcsApiOptions): EcsApi => {
   };
 
   return {
-    async call(region, operation, send) {
-      const started = Date.now();
-      let attempts = 0;
-      try {
-        return await retry(
-          async (attempt) => {
-            attempts = attempt;
-            try {
-              return await send(clientFor(region));
-            } catch (error) {
-              throw toAdapterError(error, { region, operation });
-            }
-          },
-          { ...options.retry, retryable: ecsRetryDecision },
-        );
-      } catch (error) {
-        if (!(error instanceof AdapterError) || attempts < 2) throw error;
-        const spent = `gave up after ${attempts} attempts in ${Date.now() - started} ms`;
-        throw new AdapterError(error.failure, "aws", `${error.message} (${spent})`, {
-          cause: error.cause,
-          ...(error.requestId ? { requestId: error.requestId } : {}),
-        });
-      }
-    },
+    call: (region, operation, send) =>
+      retryCloudCall(
+        async () => {
+          try {
+            return await send(clientFor(region));
+          } catch (error) {
+            throw toAdapterError(error, { region, operation });
+          }
+        },
+        { ...options.retry, retryable: ecsRetryDecision },
+      ),
 
     destroy() {
       for (const client of clients.values()) client.destroy();

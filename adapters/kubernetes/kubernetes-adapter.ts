@@ -1,6 +1,6 @@
 import type { V1Deployment, V1NodeList, V1Service } from "@kubernetes/client-node";
 import { z } from "zod";
-import { AdapterError, type Cloud, retry } from "#core";
+import { AdapterError, type Cloud, retryCloudCall } from "#core";
 import type { CloudAdapter, DeploymentStatus, DeploymentTarget, RevisionSpec } from "../port.ts";
 import { type ClusterClients, createClusterDirectory } from "./clients.ts";
 import type { ClusterResolver } from "./cluster-access.ts";
@@ -130,31 +130,18 @@ export const createKubernetesAdapter = (options: KubernetesAdapterOptions): Kube
     attempt: (clients: ClusterClients) => Promise<T>,
   ): Promise<T> => {
     const label = `kubernetes ${cloud}/${region}: ${op} ${what}`;
-    const started = Date.now();
-    let attempts = 0;
-    try {
-      return await retry(
-        async (n) => {
-          attempts = n;
-          try {
-            return await attempt(await directory.clientsFor(region));
-          } catch (error) {
-            const mapped = toAdapterError(error, cloud, label);
-            if (mapped.failure === "unauthorized") directory.forget(region);
-            throw mapped;
-          }
-        },
-        { ...settings.retry, retryable: (error) => retryDecision(error) },
-      );
-    } catch (error) {
-      // Only a failure that would have been retried had the budget allowed it was given up on.
-      if (!(error instanceof AdapterError) || attempts < 2 || !retryDecision(error).retry) throw error;
-      const spent = `gave up after ${attempts} attempts in ${Date.now() - started} ms`;
-      throw new AdapterError(error.failure, cloud, `${error.message} (${spent})`, {
-        cause: error.cause,
-        ...(error.requestId ? { requestId: error.requestId } : {}),
-      });
-    }
+    return retryCloudCall(
+      async () => {
+        try {
+          return await attempt(await directory.clientsFor(region));
+        } catch (error) {
+          const mapped = toAdapterError(error, cloud, label);
+          if (mapped.failure === "unauthorized") directory.forget(region);
+          throw mapped;
+        }
+      },
+      { ...settings.retry, retryable: (error) => retryDecision(error) },
+    );
   };
 
   const getDeployment = (c: ClusterClients, p: RevisionPlace): Promise<V1Deployment | null> =>

@@ -5,8 +5,8 @@ import {
   type Cloud,
   type RetryDecision,
   type RetryPolicy,
-  retry,
   retryAfterMs,
+  retryCloudCall,
 } from "#core";
 
 /** A reply from the sim control API, whatever its status. */
@@ -155,28 +155,15 @@ export const createSimControlClient = (options: SimClientOptions): SimControlCli
   };
 
   return {
-    async request(op, method, path, body) {
-      const started = Date.now();
-      let attempts = 0;
-      try {
-        return await retry(
-          async (attempt) => {
-            attempts = attempt;
-            const reply = await send(op, method, path, body);
-            if (isTransient(reply.status)) throw failure(op, reply);
-            return reply;
-          },
-          { ...options.retry, retryable: retryDecision },
-        );
-      } catch (error) {
-        if (!(error instanceof AdapterError) || attempts < 2) throw error;
-        const spent = `gave up after ${attempts} attempts in ${Date.now() - started} ms`;
-        throw new AdapterError(error.failure, options.cloud, `${error.message} (${spent})`, {
-          cause: error.cause,
-          ...(error.requestId ? { requestId: error.requestId } : {}),
-        });
-      }
-    },
+    request: (op, method, path, body) =>
+      retryCloudCall(
+        async () => {
+          const reply = await send(op, method, path, body);
+          if (isTransient(reply.status)) throw failure(op, reply);
+          return reply;
+        },
+        { ...options.retry, retryable: retryDecision },
+      ),
 
     failure,
 

@@ -1,5 +1,13 @@
 import { describe, expect, it } from "vitest";
-import { backoffMs, DEFAULT_RETRY_POLICY, type RetryOptions, retry, retryAfterMs } from "./retry.ts";
+import { AdapterError } from "./errors.ts";
+import {
+  backoffMs,
+  DEFAULT_RETRY_POLICY,
+  type RetryOptions,
+  retry,
+  retryAfterMs,
+  retryCloudCall,
+} from "./retry.ts";
 
 class Flaky extends Error {
   readonly afterMs: number | undefined;
@@ -188,5 +196,53 @@ describe("retryAfterMs", () => {
 
   it.each([null, undefined, "", "-1", "1.5", "soon", "Xyz, 99 Foo 2026"])("ignores %j", (value) => {
     expect(retryAfterMs(value, now)).toBeUndefined();
+  });
+});
+
+describe("retryCloudCall", () => {
+  const throttled = () => new AdapterError("throttled", "aws", "aws ecs: slow down", { requestId: "r-1" });
+  const retryable = (e: unknown) => ({ retry: e instanceof AdapterError && e.retryable });
+
+  it("says after how many attempts and how long it gave up, keeping the failure and request id", async () => {
+    const time = virtualTime();
+    const error: unknown = await retryCloudCall(
+      async () => {
+        throw throttled();
+      },
+      { retryable, attempts: 3, baseMs: 100, maxMs: 100, random: () => 1, ...time },
+    ).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(AdapterError);
+    const given = error as AdapterError;
+    expect(given.message).toBe("aws ecs: slow down (gave up after 3 attempts in 200 ms)");
+    expect([given.failure, given.cloud, given.requestId]).toEqual(["throttled", "aws", "r-1"]);
+  });
+
+  it("passes a failure that is not retried, or came on the first attempt, unchanged", async () => {
+    const refused = new AdapterError("unauthorized", "gcp", "gcp: no");
+    const once = retryCloudCall(
+      async () => {
+        throw refused;
+      },
+      { retryable, ...virtualTime() },
+    );
+    await expect(once).rejects.toBe(refused);
+
+    // Retried once, then refused: that is not giving up.
+    let calls = 0;
+    const later = retryCloudCall(
+      async () => {
+        calls += 1;
+        throw calls === 1 ? throttled() : refused;
+      },
+      { retryable, random: () => 0, ...virtualTime() },
+    );
+    await expect(later).rejects.toBe(refused);
+    expect(calls).toBe(2);
+  });
+
+  it("answers what the call answers", async () => {
+    const { fn, calls } = failing(1, throttled);
+    expect(await retryCloudCall(fn, { retryable, random: () => 0, ...virtualTime() })).toBe("ok");
+    expect(calls).toEqual([1, 2]);
   });
 });

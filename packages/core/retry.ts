@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { AdapterError } from "./errors.ts";
 
 /**
  * How hard to try a call that may fail for a while (a throttled or flaky cloud API). Backoff is
@@ -89,6 +90,33 @@ export const retry = async <T>(fn: (attempt: number) => Promise<T>, options: Ret
       onRetry?.({ attempt, delayMs, error });
       await sleep(delayMs);
     }
+  }
+};
+
+/**
+ * `retry` for a cloud call: when it gives up on an AdapterError it would otherwise have retried
+ * (the attempts or the budget ran out), the error it throws says after how many attempts and how
+ * long, so an operator can tell a flaky API from a dead one. Other errors pass unchanged.
+ */
+export const retryCloudCall = async <T>(
+  fn: (attempt: number) => Promise<T>,
+  options: RetryOptions,
+): Promise<T> => {
+  const now = options.now ?? Date.now;
+  const started = now();
+  let attempts = 0;
+  try {
+    return await retry((attempt) => {
+      attempts = attempt;
+      return fn(attempt);
+    }, options);
+  } catch (error) {
+    if (!(error instanceof AdapterError) || attempts < 2 || !options.retryable(error).retry) throw error;
+    const spent = `gave up after ${attempts} attempts in ${now() - started} ms`;
+    throw new AdapterError(error.failure, error.cloud, `${error.message} (${spent})`, {
+      cause: error.cause,
+      ...(error.requestId ? { requestId: error.requestId } : {}),
+    });
   }
 };
 
