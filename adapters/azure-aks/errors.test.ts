@@ -1,3 +1,4 @@
+import { AggregateAuthenticationError, CredentialUnavailableError } from "@azure/identity";
 import { describe, expect, test } from "vitest";
 import { AdapterError } from "#core";
 import { failureForStatus, retryDecision, toAdapterError } from "./errors.ts";
@@ -60,6 +61,32 @@ describe("toAdapterError", () => {
   ] as const)("%s is %s", (name, failure) => {
     const original = Object.assign(new Error("boom"), { name });
     expect(toAdapterError(original, "op")).toMatchObject({ failure, cause: original });
+  });
+
+  test("a chain that found no credential is told in one short clause per source", () => {
+    const chain = new AggregateAuthenticationError(
+      [
+        new CredentialUnavailableError(
+          "EnvironmentCredential is unavailable. No underlying credential could be used. To troubleshoot, visit https://aka.ms/x.",
+        ),
+        new CredentialUnavailableError(
+          "ManagedIdentityCredential: Network unreachable. Message: network_error",
+        ),
+        new CredentialUnavailableError("Error: Unable to execute PowerShell. Ensure that it is installed"),
+      ],
+      "ChainedTokenCredential authentication failed.",
+    );
+    const error = toAdapterError(chain, "get an ARM token");
+    expect(error).toMatchObject({ failure: "unauthorized", cause: chain });
+    expect(error.message).toBe(
+      "azure-aks get an ARM token: no usable Azure credential: tried 3 sources: EnvironmentCredential is unavailable; " +
+        "ManagedIdentityCredential: Network unreachable; Unable to execute PowerShell",
+    );
+  });
+
+  test("a single credential error keeps its own message", () => {
+    const error = toAdapterError(new CredentialUnavailableError("Azure CLI could not be found."), "op");
+    expect(error.message).toBe("azure-aks op: no usable Azure credential: Azure CLI could not be found.");
   });
 
   test("an AdapterError passes through unchanged; anything else becomes unavailable", () => {

@@ -23,6 +23,25 @@ const CREDENTIAL_ERRORS = new Set([
   "AuthenticationRequiredError",
 ]);
 
+/** A message's first sentence, without the SDK's "Error: " in front. */
+const firstSentence = (message: string): string => {
+  const text = message.replace(/^Error: /, "").trim();
+  const end = text.search(/\.(\s|$)/);
+  return end === -1 ? text : text.slice(0, end);
+};
+
+/**
+ * What a credential error says, short: a chain that tried every source (DefaultAzureCredential's
+ * AggregateAuthenticationError, whose message runs to a screenful) becomes one clause per source;
+ * each source's whole text stays in the error's `cause`.
+ */
+const credentialProblem = (error: Error): string => {
+  const tried = (error as Error & { readonly errors?: unknown }).errors;
+  if (!Array.isArray(tried) || tried.length === 0) return error.message;
+  const reasons = tried.map((e) => firstSentence(e instanceof Error ? e.message : String(e)));
+  return `tried ${reasons.length} sources: ${reasons.join("; ")}`;
+};
+
 /** ARM's HTTP status → our failure (https://learn.microsoft.com/azure/azure-resource-manager/troubleshooting/common-deployment-errors). */
 export const failureForStatus = (status: number): AdapterFailure => {
   if (status === 429) return "throttled";
@@ -49,7 +68,7 @@ export const toAdapterError = (error: unknown, op: string): AdapterError => {
     return new AdapterError(
       "unauthorized",
       CLOUD,
-      `${prefix}: no usable Azure credential: ${error.message}`,
+      `${prefix}: no usable Azure credential: ${credentialProblem(error)}`,
       {
         cause: error,
       },
