@@ -1,4 +1,11 @@
-import { createServer, type IncomingHttpHeaders, type RequestListener, type Server } from "node:http";
+import {
+  createServer,
+  request as httpRequest,
+  type IncomingHttpHeaders,
+  type IncomingMessage,
+  type RequestListener,
+  type Server,
+} from "node:http";
 import type { Server as NetServer, Socket } from "node:net";
 
 // Real node:http servers on loopback, for tests of the router and its transports.
@@ -46,6 +53,25 @@ export const closeServer = (server: Server): Promise<void> =>
 export const closeTestServers = async (): Promise<void> => {
   await Promise.all(open.splice(0).map(closeServer));
 };
+
+/**
+ * One request over node:http, and the answer as it came over the wire: status, headers and body
+ * bytes. Unlike fetch, it sends the Host header it is given and leaves codings alone.
+ */
+export const rawRequest = (
+  url: string,
+  init: { method?: string; headers?: Record<string, string>; body?: string } = {},
+): Promise<{ res: IncomingMessage; body: Buffer }> =>
+  new Promise((resolve, reject) => {
+    const req = httpRequest(url, { method: init.method ?? "GET", headers: init.headers }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on("data", (chunk: Buffer) => chunks.push(chunk));
+      res.on("end", () => resolve({ res, body: Buffer.concat(chunks) }));
+      res.on("error", reject);
+    });
+    req.on("error", reject);
+    req.end(init.body);
+  });
 
 /** The URL of a port that was just closed, so connecting to it is refused. */
 export const deadUrl = async (): Promise<string> => {
