@@ -36,6 +36,23 @@ describe("Forwarder.route", () => {
     expect(await route).toEqual({ workload: "shop", path: "/cart?id=1", table: shop });
     expect(reads).toEqual(["shop"]);
   });
+
+  it("answers 503 when the source fails, whether it rejects or throws", async () => {
+    const rejects: RoutingTableSource = { get: () => Promise.reject(new Error("kv down")) };
+    const throws: RoutingTableSource = {
+      get: () => Promise.reject(new Error("unused")),
+      fresh: () => {
+        throw new Error("kv down");
+      },
+    };
+    for (const table of [rejects, throws]) {
+      expect(await new Forwarder({ table }).route(url, null)).toMatchObject({
+        status: 503,
+        code: "unavailable",
+        details: { workload: "shop" },
+      });
+    }
+  });
 });
 
 describe("Forwarder.forward", () => {

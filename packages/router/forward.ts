@@ -146,17 +146,20 @@ export class Forwarder {
       };
     }
     const { workload, path } = resolved;
-    const fresh = this.#table.fresh?.(workload);
-    if (fresh !== undefined) return routeTo(workload, path, fresh);
-    return this.#table.get(workload).then(
-      (table) => routeTo(workload, path, table),
-      (): RouterFailure => ({
-        status: 503,
-        code: "unavailable",
-        message: `the routing table of workload '${workload}' cannot be read`,
-        details: { workload },
-      }),
-    );
+    const unreadable = (): RouterFailure => ({
+      status: 503,
+      code: "unavailable",
+      message: `the routing table of workload '${workload}' cannot be read`,
+      details: { workload },
+    });
+    try {
+      const fresh = this.#table.fresh?.(workload);
+      if (fresh !== undefined) return routeTo(workload, path, fresh);
+      return this.#table.get(workload).then((table) => routeTo(workload, path, table), unreadable);
+    } catch {
+      // A source that fails before it even returns a promise is as unreadable as one that rejects.
+      return unreadable();
+    }
   }
 
   /**
