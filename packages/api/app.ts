@@ -4,6 +4,7 @@ import type { ApiDeps } from "./deps.ts";
 import { notFoundResponse, toErrorResponse, validationError } from "./errors.ts";
 import { mountRolloutRoutes } from "./rollouts.ts";
 import { mountSimFaultRoutes } from "./sim-faults.ts";
+import { mountWatchRoute } from "./watch.ts";
 import { mountWorkloadRoutes } from "./workloads.ts";
 
 /**
@@ -42,6 +43,7 @@ export const createApi = (deps: ApiDeps): OpenAPIHono => {
 
   mountWorkloadRoutes(app, deps);
   mountRolloutRoutes(app, deps);
+  mountWatchRoute(app, deps);
   if (deps.simUrl) mountSimFaultRoutes(app, deps.simUrl);
 
   app.doc31("/v1/openapi.json", {

@@ -9,4 +9,6 @@ export interface ApiDeps extends CommandDeps {
   readonly extraMetrics?: () => string | Promise<string>;
   /** Base URL of the simulated clouds' control API; when set, `/v1/sim/faults` manages their faults. */
   readonly simUrl?: string;
+  /** How often `GET /v1/rollouts/{id}/watch` looks for new events; 500 ms by default. */
+  readonly watchPollMs?: number;
 }

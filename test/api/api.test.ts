@@ -97,6 +97,7 @@ describe("health and metadata", () => {
       "/v1/rollouts/{id}/pause",
       "/v1/rollouts/{id}/promote",
       "/v1/rollouts/{id}/resume",
+      "/v1/rollouts/{id}/watch",
       "/v1/workloads",
       "/v1/workloads/{name}",
       "/v1/workloads/{name}/health",

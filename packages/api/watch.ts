@@ -1,0 +1,84 @@
+import { createRoute, type OpenAPIHono } from "@hono/zod-openapi";
+import { streamSSE } from "hono/streaming";
+import { z } from "zod";
+import { FINISHED_STATUSES, notFound, type RolloutEvent } from "#core";
+import { findRollout, listRolloutEvents } from "#store";
+import type { ApiDeps } from "./deps.ts";
+import { errorResponses, IdParam } from "./schemas.ts";
+import { rolloutView } from "./views.ts";
+
+/** How often a watch looks for new events while nothing happens; 500 ms unless the deps say. */
+const DEFAULT_POLL_MS = 500;
+/** A comment this often keeps proxies and load balancers from closing a quiet stream. */
+const KEEP_ALIVE_MS = 15_000;
+const PAGE = 100;
+
+const WatchQuery = z.object({
+  after: z.coerce.number().int().min(0).optional().describe("send only the events after this id"),
+});
+
+const watchRouteDef = createRoute({
+  method: "get",
+  path: "/v1/rollouts/{id}/watch",
+  tags: ["rollouts"],
+  summary:
+    "Follow a rollout live, as server-sent events: every event so far and each new one as it is " +
+    "recorded (the event's JSON, its id as the SSE id), then `end` with the rollout once it has finished",
+  request: { params: IdParam, query: WatchQuery },
+  responses: {
+    200: {
+      description: "an event stream; an EventSource that reconnects resumes after its Last-Event-ID",
+      content: { "text/event-stream": { schema: z.string() } },
+    },
+    ...errorResponses(400, 404),
+  },
+});
+
+/** Last-Event-ID as an event id, when it is one. */
+const resumeFrom = (header: string | undefined): number | undefined => {
+  const id = Number(header);
+  return header !== undefined && Number.isSafeInteger(id) && id >= 0 ? id : undefined;
+};
+
+const eventJson = (e: RolloutEvent): string => JSON.stringify({ ...e, data: { ...e.data } });
+
+/** `GET /v1/rollouts/{id}/watch`: a rollout as it happens, for `devsim watch` and any EventSource. */
+export const mountWatchRoute = (app: OpenAPIHono, deps: ApiDeps): void => {
+  const pollMs = deps.watchPollMs ?? DEFAULT_POLL_MS;
+  app.openapi(watchRouteDef, async (c) => {
+    const { id } = c.req.valid("param");
+    const { after } = c.req.valid("query");
+    if (!(await findRollout(deps.sql, id))) throw notFound("rollout", id);
+    let last = after ?? resumeFrom(c.req.header("last-event-id")) ?? 0;
+
+    return streamSSE(c, async (stream) => {
+      let wroteAt = Date.now();
+      /** Sends every event after the last one sent; whether a page was full (more may wait). */
+      const sendNew = async (): Promise<boolean> => {
+        const events = await listRolloutEvents(deps.sql, id, { afterId: last, limit: PAGE });
+        for (const e of events) {
+          await stream.writeSSE({ id: String(e.id), data: eventJson(e) });
+          last = e.id;
+          wroteAt = Date.now();
+        }
+        return events.length === PAGE;
+      };
+      while (!stream.aborted) {
+        if (await sendNew()) continue;
+        const rollout = await findRollout(deps.sql, id);
+        if (rollout === null || FINISHED_STATUSES.has(rollout.status)) {
+          // Events recorded with the last change may have landed after the read above.
+          while (await sendNew()) {}
+          const end = rollout === null ? { id, status: "deleted" } : rolloutView(rollout);
+          await stream.writeSSE({ event: "end", data: JSON.stringify(end) });
+          return;
+        }
+        if (Date.now() - wroteAt >= KEEP_ALIVE_MS) {
+          await stream.write(": keep-alive\n\n");
+          wroteAt = Date.now();
+        }
+        await stream.sleep(pollMs);
+      }
+    });
+  });
+};
