@@ -2,7 +2,7 @@ import { resolve } from "node:path";
 import { DevsimError, type Logger } from "#core";
 import { startEmbeddedPostgres } from "#store";
 import { createLogger } from "./logger.ts";
-import { parseBackupOptions, parseCloudsOptions, parseUpOptions } from "./options.ts";
+import { parseBackupOptions, parseCloudsOptions, parseUpOptions, parseWatchOptions } from "./options.ts";
 
 const USAGE = `Usage: devsim <command> [options]
 
@@ -17,6 +17,8 @@ Commands:
               drill: devsim backup create|list|restore <id>|drill (devsim backup --help).
   clouds      Check the credentials and clusters of every cloud the clouds file configures:
               devsim clouds check [--clouds-file FILE] [--json] (devsim clouds --help).
+  watch       Follow a rollout live until it finishes: devsim watch <rollout-id | workload>
+              [--api-url URL] [--json] (devsim watch --help).
 
 Options for up (environment variable in brackets):
   --port N            API port (PORT, default 3000)
@@ -104,6 +106,15 @@ const runClouds = async (argv: readonly string[]): Promise<number> => {
   return await runCloudsCommand(parseCloudsOptions(argv), process.env);
 };
 
+const runWatch = async (argv: readonly string[]): Promise<number> => {
+  const { WATCH_USAGE, runWatchCommand } = await import("./watch.ts");
+  if (argv.includes("--help") || argv.includes("-h")) {
+    process.stdout.write(WATCH_USAGE);
+    return 0;
+  }
+  return await runWatchCommand(parseWatchOptions(argv, process.env));
+};
+
 /** Runs the CLI; returns the exit code. Errors we expect print one line, never a stack trace. */
 export const main = async (argv: readonly string[]): Promise<number> => {
   const [command, ...rest] = argv;
@@ -121,6 +132,8 @@ export const main = async (argv: readonly string[]): Promise<number> => {
         return await runBackup(rest);
       case "clouds":
         return await runClouds(rest);
+      case "watch":
+        return await runWatch(rest);
       case undefined:
       case "help":
       case "--help":

@@ -187,3 +187,34 @@ export const parseCloudsOptions = (argv: readonly string[]): CloudsOptions => {
   if (!parsed.success) throw flagError(parsed.error);
   return parsed.data;
 };
+
+const WatchOptions = z.object({
+  /** A rollout id, or a workload name for its newest rollout. */
+  target: z.string().min(1),
+  apiUrl: z.url({ protocol: /^https?$/ }).default("http://127.0.0.1:3000"),
+  json: z.boolean().default(false),
+});
+export type WatchOptions = z.infer<typeof WatchOptions>;
+
+/** Reads `devsim watch <rollout-id | workload> [--api-url URL] [--json]`. */
+export const parseWatchOptions = (argv: readonly string[], env: Env): WatchOptions => {
+  const { values, positionals } = readFlags(
+    argv,
+    { "api-url": { type: "string" }, json: { type: "boolean" } },
+    true,
+  );
+  const [target, ...extra] = positionals;
+  if (target === undefined) {
+    throw new DevsimError("invalid_input", "a rollout id or a workload name is required", {
+      field: "target",
+    });
+  }
+  if (extra.length > 0) throw new DevsimError("invalid_input", `unexpected argument '${extra[0]}'`);
+  const parsed = WatchOptions.safeParse({
+    target,
+    apiUrl: values["api-url"] ?? env.DEVSIM_API_URL,
+    json: values.json === true,
+  });
+  if (!parsed.success) throw flagError(parsed.error);
+  return parsed.data;
+};

@@ -1,7 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createApi, createApiMetrics } from "#api";
-import { countRolloutsByStatus } from "#store";
-import { type Harness, startHarness } from "../support/harness.ts";
+import type { createApi } from "#api";
+import { type Harness, harnessApi, startHarness } from "../support/harness.ts";
 
 let h: Harness;
 let api: ReturnType<typeof createApi>;
@@ -9,11 +8,7 @@ let dbUp = true;
 
 beforeAll(async () => {
   h = await startHarness();
-  api = createApi({
-    ...h.deps,
-    metrics: createApiMetrics(() => countRolloutsByStatus(h.deps.sql)),
-    ready: async () => dbUp,
-  });
+  api = harnessApi(h, { ready: async () => dbUp });
 });
 afterAll(async () => {
   await h?.close();

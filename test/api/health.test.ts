@@ -1,20 +1,15 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createApi, createApiMetrics } from "#api";
+import type { createApi } from "#api";
 import { runHealthPass } from "#engine";
-import { countRolloutsByStatus } from "#store";
-import { type Harness, startHarness } from "../support/harness.ts";
+import { type Harness, harnessApi, startHarness } from "../support/harness.ts";
 
 let h: Harness;
 let api: ReturnType<typeof createApi>;
 
 beforeAll(async () => {
   h = await startHarness();
-  api = createApi({
-    ...h.deps,
-    metrics: createApiMetrics(() => countRolloutsByStatus(h.deps.sql)),
-    ready: async () => true,
-  });
+  api = harnessApi(h);
 });
 afterAll(async () => {
   await h?.close();

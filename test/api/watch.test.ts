@@ -1,21 +1,29 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createApi, createApiMetrics } from "#api";
-import { countRolloutsByStatus } from "#store";
-import { type Harness, startHarness } from "../support/harness.ts";
+import { EventSourceParserStream } from "eventsource-parser/stream";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import type { createApi } from "#api";
+import { DevsimError } from "#core";
+import { main } from "../../packages/cli/main.ts";
+import { parseWatchOptions } from "../../packages/cli/options.ts";
+import { listen } from "../../packages/cli/serve.ts";
+import { runWatchCommand } from "../../packages/cli/watch.ts";
+import { workloadInput } from "../support/fixtures.ts";
+import { type Harness, harnessApi, startHarness } from "../support/harness.ts";
+import { deadUrl } from "../support/http-servers.ts";
 
 let h: Harness;
 let api: ReturnType<typeof createApi>;
+let apiUrl = "";
+let stopApi: () => Promise<void> = async () => {};
 
 beforeAll(async () => {
   h = await startHarness();
-  api = createApi({
-    ...h.deps,
-    metrics: createApiMetrics(() => countRolloutsByStatus(h.deps.sql)),
-    ready: async () => true,
-    watchPollMs: 20,
-  });
+  api = harnessApi(h, { watchPollMs: 20 });
+  const served = await listen(api.fetch, "127.0.0.1", 0, "API");
+  apiUrl = served.url;
+  stopApi = served.close;
 });
 afterAll(async () => {
+  await stopApi();
   await h?.close();
 });
 
@@ -25,38 +33,13 @@ interface Sse {
   readonly data: string;
 }
 
-/** Reads server-sent events off a response body, one message at a time (comments skipped). */
+/** The server-sent events of a response body, as a client library parses them. */
 async function* messages(response: Response): AsyncGenerator<Sse> {
-  const reader = response.body?.getReader();
-  if (reader === undefined) throw new Error("no body");
-  const decoder = new TextDecoder();
-  let buffer = "";
-  for (;;) {
-    let cut = buffer.indexOf("\n\n");
-    while (cut !== -1) {
-      const block = buffer.slice(0, cut);
-      buffer = buffer.slice(cut + 2);
-      const fields = new Map<string, string>();
-      for (const line of block.split("\n")) {
-        if (line.startsWith(":") || line === "") continue;
-        const colon = line.indexOf(":");
-        const value = line.slice(colon + 1).replace(/^ /, "");
-        const name = line.slice(0, colon);
-        fields.set(name, fields.has(name) ? `${fields.get(name)}\n${value}` : value);
-      }
-      if (fields.has("data")) {
-        yield {
-          event: fields.get("event") ?? "message",
-          id: fields.get("id"),
-          data: fields.get("data") ?? "",
-        };
-      }
-      cut = buffer.indexOf("\n\n");
-    }
-    const { value, done } = await reader.read();
-    if (done) return;
-    buffer += decoder.decode(value, { stream: true });
-  }
+  if (response.body === null) throw new Error("no body");
+  const parsed = response.body
+    .pipeThrough(new TextDecoderStream())
+    .pipeThrough(new EventSourceParserStream());
+  for await (const m of parsed) yield { event: m.event ?? "message", id: m.id, data: m.data };
 }
 
 interface EventJson {
@@ -65,21 +48,10 @@ interface EventJson {
   rolloutId: string;
 }
 
-const shop = {
-  name: "watched",
-  image: "registry.example.com/shop/web:1",
-  port: 8080,
-  healthCheck: { path: "/healthz" },
-  targets: [
-    { cloud: "aws", region: "us-east-1", replicas: 1 },
-    { cloud: "gcp", region: "europe-west1", replicas: 1 },
-  ],
-};
-
-const create = async (): Promise<string> => {
+const create = async (name = "watched"): Promise<string> => {
   const res = await api.request("/v1/workloads", {
     method: "POST",
-    body: JSON.stringify(shop),
+    body: JSON.stringify(workloadInput(name)),
     headers: { "content-type": "application/json" },
   });
   expect(res.status).toBe(201);
@@ -158,5 +130,65 @@ describe("GET /v1/rollouts/{id}/watch", () => {
     const badAfter = await api.request(`/v1/rollouts/${rolloutId}/watch?after=-1`);
     expect(badAfter.status).toBe(400);
     expect(await badAfter.json()).toMatchObject({ error: { code: "invalid_input" } });
+  });
+});
+
+describe("devsim watch", () => {
+  it("follows a workload's newest rollout live and exits 0 when it succeeds", async () => {
+    const id = await create("followed");
+    let out = "";
+    let code: number | undefined;
+    const watching = runWatchCommand({ target: "followed", apiUrl, json: false }, (text) => {
+      out += text;
+    }).then((c) => {
+      code = c;
+    });
+    await h.drive(async () => code !== undefined);
+    await watching;
+    expect(code).toBe(0);
+    const lines = out.trimEnd().split("\n");
+    expect(lines[0]).toBe(`Watching rollout ${id}`);
+    expect(lines[1]).toMatch(/^\d\d:\d\d:\d\d {2}rollout_started +\S/);
+    expect(lines.at(-2)).toMatch(/ rollout_succeeded /);
+    expect(lines.at(-1)).toBe(`Rollout ${id} succeeded`);
+  });
+
+  it("exits 1 for a rollout that ended any other way, and prints JSON lines with --json", async () => {
+    const id = await create("stopped");
+    const aborted = await api.request(`/v1/rollouts/${id}/abort`, { method: "POST" });
+    expect(aborted.status).toBe(200);
+    const lines: string[] = [];
+    const code = await runWatchCommand({ target: id, apiUrl, json: true }, (text) => {
+      lines.push(text);
+    });
+    expect(code).toBe(1);
+    const parsed = lines.map((line) => JSON.parse(line) as { type?: string; status?: string });
+    expect(parsed[0]).toMatchObject({ type: "rollout_started" });
+    expect(parsed.at(-1)).toMatchObject({ id, status: "aborted" });
+  });
+
+  it("names what is wrong: an unknown workload, an unreachable API, bad arguments", async () => {
+    await expect(runWatchCommand({ target: "nobody", apiUrl, json: false })).rejects.toThrow(
+      "workload 'nobody' not found",
+    );
+    const dead = await deadUrl();
+    const unreachable = runWatchCommand({ target: "followed", apiUrl: dead, json: false });
+    await expect(unreachable).rejects.toBeInstanceOf(DevsimError);
+    await expect(unreachable).rejects.toThrow(`cannot reach the API at ${dead}`);
+
+    expect(() => parseWatchOptions([], {})).toThrow("a rollout id or a workload name is required");
+    expect(() => parseWatchOptions(["x", "--api-url", "ftp://h"], {})).toThrow(/--api-url/);
+    expect(parseWatchOptions(["x"], { DEVSIM_API_URL: "http://h:1" }).apiUrl).toBe("http://h:1");
+    const stderr = vi.spyOn(process.stderr, "write").mockImplementation(() => true);
+    try {
+      expect(await main(["watch"])).toBe(2);
+      expect(await main(["watch", "nobody", "--api-url", apiUrl])).toBe(1);
+      expect(stderr.mock.calls.map((c) => String(c[0]))).toEqual([
+        "devsim: a rollout id or a workload name is required\n",
+        "devsim: workload 'nobody' not found\n",
+      ]);
+    } finally {
+      stderr.mockRestore();
+    }
   });
 });

@@ -1,8 +1,9 @@
+import { type ApiDeps, createApi, createApiMetrics } from "#api";
 import { type Logger, silentLogger } from "#core";
 import { type CommandDeps, createReconciler, type Reconciler, type ReconcilerOptions } from "#engine";
 import { memoryStore, type RoutingTables } from "#kv";
 import { type SimServer, startSimServer } from "#sim";
-import { migrate } from "#store";
+import { countRolloutsByStatus, migrate } from "#store";
 import { controlPlaneFor } from "./control-plane.ts";
 import { createTestDatabase } from "./database.ts";
 
@@ -58,3 +59,12 @@ export const startHarness = async (log: Logger = silentLogger): Promise<Harness>
     },
   };
 };
+
+/** The API over a harness's control plane, ready unless `overrides` say otherwise. */
+export const harnessApi = (h: Harness, overrides: Partial<ApiDeps> = {}): ReturnType<typeof createApi> =>
+  createApi({
+    ...h.deps,
+    metrics: createApiMetrics(() => countRolloutsByStatus(h.deps.sql)),
+    ready: async () => true,
+    ...overrides,
+  });
