@@ -38,10 +38,35 @@ export const validationError = (error: ZodError, where: string): DevsimError => 
   return new DevsimError("invalid_input", `${first.field}: ${first.message}`, { field: first.field, issues });
 };
 
+/** What an error thrown by our code answers, whatever carries the answer (a response, an event stream). */
+export interface ErrorAnswer {
+  readonly status: ContentfulStatusCode;
+  readonly body: ErrorBody;
+  /** How long clients should wait before trying again, when the failure is passing. */
+  readonly retryAfterSeconds?: number;
+}
+
+export const errorAnswer = (error: unknown): ErrorAnswer => {
+  if (error instanceof DevsimError && error.code !== "internal") {
+    return { status: STATUS[error.code], body: body(error.code, error.message, error.details) };
+  }
+  // Looked for through causes too, so an internal error that wraps a lost connection is a 503 as well.
+  const reason = unreachableReason(error);
+  if (reason !== undefined) {
+    // The database is gone for a while, not broken: clients should come back, not report a bug.
+    return {
+      status: 503,
+      body: body("unavailable", "the database is unreachable; try again shortly", { reason }),
+      retryAfterSeconds: RETRY_AFTER_SECONDS,
+    };
+  }
+  if (error instanceof DevsimError)
+    return { status: 500, body: body(error.code, error.message, error.details) };
+  return { status: 500, body: body("internal", "internal error") };
+};
+
 /** Maps anything thrown by a handler to our error body; nothing leaks a stack trace. */
 export const toErrorResponse = (error: unknown, c: Context): Response => {
-  if (error instanceof DevsimError && error.code !== "internal")
-    return c.json(body(error.code, error.message, error.details), STATUS[error.code]);
   if (error instanceof HTTPException) {
     const status = error.status;
     // Hono's validators refuse a body without a JSON content type before any schema sees it.
@@ -56,15 +81,9 @@ export const toErrorResponse = (error: unknown, c: Context): Response => {
     const code = status === 400 ? "invalid_input" : status === 404 ? "not_found" : "http_error";
     return c.json(body(code, error.message || "bad request"), status as ContentfulStatusCode);
   }
-  // Looked for through causes too, so an internal error that wraps a lost connection is a 503 as well.
-  const reason = unreachableReason(error);
-  if (reason !== undefined) {
-    // The database is gone for a while, not broken: clients should come back, not report a bug.
-    c.header("retry-after", String(RETRY_AFTER_SECONDS));
-    return c.json(body("unavailable", "the database is unreachable; try again shortly", { reason }), 503);
-  }
-  if (error instanceof DevsimError) return c.json(body(error.code, error.message, error.details), 500);
-  return c.json(body("internal", "internal error"), 500);
+  const answer = errorAnswer(error);
+  if (answer.retryAfterSeconds !== undefined) c.header("retry-after", String(answer.retryAfterSeconds));
+  return c.json(answer.body, answer.status);
 };
 
 export const notFoundResponse = (c: Context): Response =>

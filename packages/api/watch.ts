@@ -4,6 +4,7 @@ import { z } from "zod";
 import { FINISHED_STATUSES, notFound, type RolloutEvent } from "#core";
 import { findRollout, listRolloutEvents } from "#store";
 import type { ApiDeps } from "./deps.ts";
+import { errorAnswer } from "./errors.ts";
 import { errorResponses, IdParam } from "./schemas.ts";
 import { rolloutView } from "./views.ts";
 
@@ -23,7 +24,8 @@ const watchRouteDef = createRoute({
   tags: ["rollouts"],
   summary:
     "Follow a rollout live, as server-sent events: every event so far and each new one as it is " +
-    "recorded (the event's JSON, its id as the SSE id), then `end` with the rollout once it has finished",
+    "recorded (the event's JSON, its id as the SSE id), then `end` with the rollout once it has " +
+    "finished; a failure after the stream began comes as `error` with the API's error body",
   request: { params: IdParam, query: WatchQuery },
   responses: {
     200: {
@@ -63,21 +65,32 @@ export const mountWatchRoute = (app: OpenAPIHono, deps: ApiDeps): void => {
         }
         return events.length === PAGE;
       };
-      while (!stream.aborted) {
-        if (await sendNew()) continue;
-        const rollout = await findRollout(deps.sql, id);
-        if (rollout === null || FINISHED_STATUSES.has(rollout.status)) {
-          // Events recorded with the last change may have landed after the read above.
-          while (await sendNew()) {}
-          const end = rollout === null ? { id, status: "deleted" } : rolloutView(rollout);
-          await stream.writeSSE({ event: "end", data: JSON.stringify(end) });
-          return;
+      try {
+        while (!stream.aborted) {
+          if (await sendNew()) continue;
+          const rollout = await findRollout(deps.sql, id);
+          if (rollout === null || FINISHED_STATUSES.has(rollout.status)) {
+            // Events recorded with the last change may have landed after the read above.
+            while (await sendNew()) {}
+            const end = rollout === null ? { id, status: "deleted" } : rolloutView(rollout);
+            await stream.writeSSE({ event: "end", data: JSON.stringify(end) });
+            return;
+          }
+          if (Date.now() - wroteAt >= KEEP_ALIVE_MS) {
+            await stream.write(": keep-alive\n\n");
+            wroteAt = Date.now();
+          }
+          await stream.sleep(pollMs);
         }
-        if (Date.now() - wroteAt >= KEEP_ALIVE_MS) {
-          await stream.write(": keep-alive\n\n");
-          wroteAt = Date.now();
-        }
-        await stream.sleep(pollMs);
+      } catch (error) {
+        // The headers are out: the failure goes down the stream, as the API's error body, and the
+        // stream ends. An EventSource comes back after `retry` and resumes where it stopped.
+        const answer = errorAnswer(error);
+        if (answer.status === 500) deps.log.error({ err: error, rollout: id }, "rollout watch failed");
+        const retry =
+          answer.retryAfterSeconds === undefined ? {} : { retry: answer.retryAfterSeconds * 1000 };
+        if (!stream.aborted)
+          await stream.writeSSE({ event: "error", data: JSON.stringify(answer.body), ...retry });
       }
     });
   });

@@ -92,6 +92,10 @@ export const runWatchCommand = async (
       );
       return end.status === "succeeded" ? 0 : 1;
     }
+    if (message.event === "error") {
+      const { error } = read(ErrorBody, message.data);
+      throw new DevsimError("unavailable", `the watch stopped before the rollout finished: ${error.message}`);
+    }
     if (options.json) {
       write(`${message.data}\n`);
     } else {

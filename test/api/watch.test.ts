@@ -8,7 +8,7 @@ import { listen } from "../../packages/cli/serve.ts";
 import { runWatchCommand } from "../../packages/cli/watch.ts";
 import { workloadInput } from "../support/fixtures.ts";
 import { type Harness, harnessApi, startHarness } from "../support/harness.ts";
-import { deadUrl } from "../support/http-servers.ts";
+import { closeTestServers, deadUrl, listen as listenTest } from "../support/http-servers.ts";
 
 let h: Harness;
 let api: ReturnType<typeof createApi>;
@@ -23,6 +23,7 @@ beforeAll(async () => {
   stopApi = served.close;
 });
 afterAll(async () => {
+  await closeTestServers();
   await stopApi();
   await h?.close();
 });
@@ -175,6 +176,28 @@ describe("devsim watch", () => {
     const unreachable = runWatchCommand({ target: "followed", apiUrl: dead, json: false });
     await expect(unreachable).rejects.toBeInstanceOf(DevsimError);
     await expect(unreachable).rejects.toThrow(`cannot reach the API at ${dead}`);
+
+    // A stream that ends in an error, or before the rollout finished.
+    const { url: broken } = await listenTest((req, res) => {
+      res.writeHead(200, { "content-type": "text/event-stream" });
+      if (req.url?.includes("aaaaaaaa")) {
+        res.end(
+          'event: error\ndata: {"error":{"code":"unavailable","message":"the database is unreachable"}}\n\n',
+        );
+      } else {
+        res.end(
+          'id: 1\ndata: {"type":"rollout_started","message":"started","createdAt":"2026-11-22T10:00:00Z"}\n\n',
+        );
+      }
+    });
+    const rollout = (c: string) =>
+      `${c.repeat(8)}-${c.repeat(4)}-4${c.repeat(3)}-8${c.repeat(3)}-${c.repeat(12)}`;
+    await expect(
+      runWatchCommand({ target: rollout("a"), apiUrl: broken, json: false }, () => {}),
+    ).rejects.toThrow("the watch stopped before the rollout finished: the database is unreachable");
+    await expect(
+      runWatchCommand({ target: rollout("b"), apiUrl: broken, json: false }, () => {}),
+    ).rejects.toThrow("the API closed the stream before the rollout finished");
 
     expect(() => parseWatchOptions([], {})).toThrow("a rollout id or a workload name is required");
     expect(() => parseWatchOptions(["x", "--api-url", "ftp://h"], {})).toThrow(/--api-url/);

@@ -1,3 +1,4 @@
+import { EventSourceParserStream } from "eventsource-parser/stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createApi, createApiMetrics } from "#api";
 import { createReconciler, type ReconcileLoop, startReconcileLoop } from "#engine";
@@ -108,6 +109,7 @@ const databaseRoutes = (rolloutId: string): [string, string, unknown?][] => {
     ["POST", "/v1/workloads/alpha/rollback", {}],
     ["GET", `/v1/rollouts/${rolloutId}`],
     ["GET", `/v1/rollouts/${rolloutId}/events`],
+    ["GET", `/v1/rollouts/${rolloutId}/watch`],
     ["POST", `/v1/rollouts/${rolloutId}/pause`, {}],
     ["POST", `/v1/rollouts/${rolloutId}/resume`, {}],
     ["POST", `/v1/rollouts/${rolloutId}/promote`],
@@ -220,6 +222,57 @@ describe("the API and the reconcile loop while Postgres is unreachable", () => {
       10_000,
       "alpha again",
     );
+  });
+});
+
+describe("a live watch while Postgres goes away", () => {
+  it("ends the stream with the API's error, and a retry time, rather than hanging or cutting it", async () => {
+    expect((await send("POST", "/v1/workloads", workloadInput("gamma"))).status).toBe(201);
+    await eventually(
+      async () => {
+        const { json } = await send("GET", "/v1/workloads/gamma/rollouts");
+        return (json.rollouts as { status: string }[] | undefined)?.[0]?.status === "succeeded";
+      },
+      20_000,
+      "gamma's first rollout to finish",
+    );
+    // A canary that waits at a pause for promotion stays under way while the database goes.
+    const paused = await send("POST", "/v1/workloads/gamma/rollouts", {
+      image: "registry.example.com/app:2",
+      strategy: { type: "canary", steps: [{ setWeight: 10 }, { pause: {} }] },
+    });
+    expect(paused.status).toBe(202);
+    const response = await api.request(`/v1/rollouts/${String(paused.json.id)}/watch`);
+    expect(response.status).toBe(200);
+    const body = response.body;
+    if (body === null) throw new Error("no body");
+    let retryMs: number | undefined;
+    const messages = body.pipeThrough(new TextDecoderStream()).pipeThrough(
+      new EventSourceParserStream({
+        onRetry: (ms) => {
+          retryMs = ms;
+        },
+      }),
+    );
+    const seen: { event?: string | undefined; data: string }[] = [];
+    const reading = (async () => {
+      const reader = messages.getReader();
+      for (let m = await reader.read(); !m.done; m = await reader.read()) seen.push(m.value);
+    })();
+    try {
+      await eventually(async () => seen.length > 0, 5_000, "the first event");
+      await proxy.cut("refuse");
+      await reading;
+    } finally {
+      await proxy.restore();
+    }
+    const last = seen.at(-1);
+    expect(last?.event).toBe("error");
+    expect(JSON.parse(last?.data ?? "{}")).toMatchObject({
+      error: { code: "unavailable", message: "the database is unreachable; try again shortly" },
+    });
+    // An EventSource waits this long before it reconnects, as a 503's Retry-After asks.
+    expect(retryMs).toBe(5_000);
   });
 });
 
