@@ -16,6 +16,9 @@ const ready: Promise<LambdaHandler> = deployedControlPlane(process.env).then((de
       ready: () => databaseIsReachable(deps.sql, 1_000),
       // The scheduled backups and drills record their runs in Postgres; the API serves them as metrics.
       extraMetrics: () => backupMetrics(deps.sql),
+      // Function URLs buffer whole answers here: a rollout watch answers as a long poll, well
+      // inside the function's 30 s limit.
+      watchLongPollMs: 20_000,
     }),
   );
 });

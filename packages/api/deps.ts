@@ -11,4 +11,11 @@ export interface ApiDeps extends CommandDeps {
   readonly simUrl?: string;
   /** How often `GET /v1/rollouts/{id}/watch` looks for new events; 500 ms by default. */
   readonly watchPollMs?: number;
+  /**
+   * Set where the host buffers whole responses (AWS Lambda without response streaming): a watch
+   * then answers as a long poll, ending as soon as it has sent events, or after this many ms
+   * without any, and the client comes back after the last event id. Unset: one stream that lasts
+   * until the rollout finishes.
+   */
+  readonly watchLongPollMs?: number;
 }

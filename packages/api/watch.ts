@@ -10,6 +10,8 @@ import { rolloutView } from "./views.ts";
 
 /** How often a watch looks for new events while nothing happens; 500 ms unless the deps say. */
 const DEFAULT_POLL_MS = 500;
+/** How soon a client should come back after a long poll ended without the rollout finishing. */
+const LONG_POLL_RETRY_MS = 100;
 /** A comment this often keeps proxies and load balancers from closing a quiet stream. */
 const KEEP_ALIVE_MS = 15_000;
 const PAGE = 100;
@@ -25,7 +27,9 @@ const watchRouteDef = createRoute({
   summary:
     "Follow a rollout live, as server-sent events: every event so far and each new one as it is " +
     "recorded (the event's JSON, its id as the SSE id), then `end` with the rollout once it has " +
-    "finished; a failure after the stream began comes as `error` with the API's error body",
+    "finished; a failure after the stream began comes as `error` with the API's error body. Where " +
+    "responses are buffered (AWS Lambda), each answer ends once it has sent events: come back with " +
+    "`after` (or Last-Event-ID) until `end` arrives",
   request: { params: IdParam, query: WatchQuery },
   responses: {
     200: {
@@ -47,6 +51,7 @@ const eventJson = (e: RolloutEvent): string => JSON.stringify({ ...e, data: { ..
 /** `GET /v1/rollouts/{id}/watch`: a rollout as it happens, for `devsim watch` and any EventSource. */
 export const mountWatchRoute = (app: OpenAPIHono, deps: ApiDeps): void => {
   const pollMs = deps.watchPollMs ?? DEFAULT_POLL_MS;
+  const longPollMs = deps.watchLongPollMs;
   app.openapi(watchRouteDef, async (c) => {
     const { id } = c.req.valid("param");
     const { after } = c.req.valid("query");
@@ -54,7 +59,11 @@ export const mountWatchRoute = (app: OpenAPIHono, deps: ApiDeps): void => {
     let last = after ?? resumeFrom(c.req.header("last-event-id")) ?? 0;
 
     return streamSSE(c, async (stream) => {
-      let wroteAt = Date.now();
+      const started = Date.now();
+      let wroteAt = started;
+      let sent = 0;
+      // An EventSource waits about 3 s before it reconnects unless told otherwise.
+      if (longPollMs !== undefined) await stream.write(`retry: ${LONG_POLL_RETRY_MS}\n\n`);
       /** Sends every event after the last one sent; whether a page was full (more may wait). */
       const sendNew = async (): Promise<boolean> => {
         const events = await listRolloutEvents(deps.sql, id, { afterId: last, limit: PAGE });
@@ -62,6 +71,7 @@ export const mountWatchRoute = (app: OpenAPIHono, deps: ApiDeps): void => {
           await stream.writeSSE({ id: String(e.id), data: eventJson(e) });
           last = e.id;
           wroteAt = Date.now();
+          sent += 1;
         }
         return events.length === PAGE;
       };
@@ -76,6 +86,8 @@ export const mountWatchRoute = (app: OpenAPIHono, deps: ApiDeps): void => {
             await stream.writeSSE({ event: "end", data: JSON.stringify(end) });
             return;
           }
+          // A long poll ends with what it has, or when it has waited long enough; the client comes back.
+          if (longPollMs !== undefined && (sent > 0 || Date.now() - started >= longPollMs)) return;
           if (Date.now() - wroteAt >= KEEP_ALIVE_MS) {
             await stream.write(": keep-alive\n\n");
             wroteAt = Date.now();

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from "node:timers/promises";
 import { EventSourceParserStream } from "eventsource-parser/stream";
 import { z } from "zod";
 import { DevsimError } from "#core";
@@ -6,7 +7,8 @@ import type { WatchOptions } from "./options.ts";
 export const WATCH_USAGE = `Usage: devsim watch <rollout-id | workload> [options]
 
 Follows a rollout live: prints every event it has recorded so far, then each new one as it
-happens, until the rollout finishes. Given a workload name, follows that workload's newest rollout.
+happens, until the rollout finishes; a stream that ends early is picked up again after the last
+event seen. Given a workload name, follows that workload's newest rollout.
 Exit code 0 when the rollout succeeded, 1 when it ended any other way (failed, aborted, rolled
 back) or the API could not be reached, 2 on bad arguments.
 
@@ -14,6 +16,9 @@ Options (environment variable in brackets):
   --api-url URL   the API (DEVSIM_API_URL, default http://127.0.0.1:3000)
   --json          print each event as a line of JSON, and the finished rollout last
 `;
+
+/** The pause before coming back after a response that brought no events. */
+const RECONNECT_PAUSE_MS = 1_000;
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -74,34 +79,46 @@ export const runWatchCommand = async (
   write: (text: string) => void = (text) => process.stdout.write(text),
 ): Promise<number> => {
   const id = await rolloutIdOf(options);
-  const response = await call(`${options.apiUrl}/v1/rollouts/${id}/watch`, {
-    headers: { accept: "text/event-stream" },
-  });
-  if (!response.ok || response.body === null) throw await refused(response);
   if (!options.json) write(`Watching rollout ${id}\n`);
-  const messages = response.body
-    .pipeThrough(new TextDecoderStream())
-    .pipeThrough(new EventSourceParserStream());
-  for await (const message of messages) {
-    if (message.event === "end") {
-      const end = read(EndMessage, message.data);
-      write(
-        options.json
-          ? `${message.data}\n`
-          : `Rollout ${end.id} ${end.status.replace("_", " ")}${end.message ? `: ${end.message}` : ""}\n`,
-      );
-      return end.status === "succeeded" ? 0 : 1;
+  let after: string | undefined;
+  for (;;) {
+    const query = after === undefined ? "" : `?after=${after}`;
+    const response = await call(`${options.apiUrl}/v1/rollouts/${id}/watch${query}`, {
+      headers: { accept: "text/event-stream" },
+    });
+    if (!response.ok || response.body === null) throw await refused(response);
+    const messages = response.body
+      .pipeThrough(new TextDecoderStream())
+      .pipeThrough(new EventSourceParserStream());
+    let news = false;
+    for await (const message of messages) {
+      if (message.event === "end") {
+        const end = read(EndMessage, message.data);
+        write(
+          options.json
+            ? `${message.data}\n`
+            : `Rollout ${end.id} ${end.status.replace("_", " ")}${end.message ? `: ${end.message}` : ""}\n`,
+        );
+        return end.status === "succeeded" ? 0 : 1;
+      }
+      if (message.event === "error") {
+        const { error } = read(ErrorBody, message.data);
+        throw new DevsimError(
+          "unavailable",
+          `the watch stopped before the rollout finished: ${error.message}`,
+        );
+      }
+      if (options.json) {
+        write(`${message.data}\n`);
+      } else {
+        const event = read(EventMessage, message.data);
+        write(`${clock(event.createdAt)}  ${event.type.padEnd(24)} ${event.message}\n`);
+      }
+      after = message.id ?? after;
+      news = true;
     }
-    if (message.event === "error") {
-      const { error } = read(ErrorBody, message.data);
-      throw new DevsimError("unavailable", `the watch stopped before the rollout finished: ${error.message}`);
-    }
-    if (options.json) {
-      write(`${message.data}\n`);
-    } else {
-      const event = read(EventMessage, message.data);
-      write(`${clock(event.createdAt)}  ${event.type.padEnd(24)} ${event.message}\n`);
-    }
+    // Ended before the rollout did: a host that answers in parts (a long poll) or a dropped
+    // connection. Come back after the last event; at once if there was news, else after a pause.
+    if (!news) await sleep(RECONNECT_PAUSE_MS);
   }
-  throw new DevsimError("unavailable", "the API closed the stream before the rollout finished");
 };

@@ -7,11 +7,11 @@ import { deleteKeys } from "../support/redis.ts";
 import { startUpstashBridge, type UpstashBridge } from "../support/upstash-bridge.ts";
 
 /** A Lambda function URL event (payload format 2.0), as AWS sends it. */
-const urlEvent = (method: string, path: string, body?: unknown) => ({
+const urlEvent = (method: string, path: string, body?: unknown, query = "") => ({
   version: "2.0",
   routeKey: "$default",
   rawPath: path,
-  rawQueryString: "",
+  rawQueryString: query,
   headers: { host: "abc.lambda-url.us-east-1.on.aws", "content-type": "application/json" },
   body: body === undefined ? null : JSON.stringify(body),
   isBase64Encoded: false,
@@ -30,6 +30,10 @@ const urlEvent = (method: string, path: string, body?: unknown) => ({
     timeEpoch: Date.now(),
   },
 });
+
+/** A function URL answer's body as the client receives it (Lambda sends non-text types in base64). */
+const bodyText = (answer: { body: string; isBase64Encoded?: boolean }): string =>
+  answer.isBase64Encoded ? Buffer.from(answer.body, "base64").toString() : answer.body;
 
 const prefix = `test:lambda:${randomBytes(6).toString("hex")}:`;
 let db: TestDatabase;
@@ -77,10 +81,23 @@ describe("the deployed functions, invoked as AWS Lambda invokes them", () => {
     expect(created.statusCode).toBe(201);
     const rolloutId = (JSON.parse(created.body) as { rollout: { id: string } }).rollout.id;
 
+    // Lambda buffers whole answers: a watch answers at once with what there is, as a long poll.
+    const started = performance.now();
+    const watched = await api(urlEvent("GET", `/v1/rollouts/${rolloutId}/watch`));
+    expect(watched.statusCode).toBe(200);
+    expect(watched.headers?.["content-type"]).toMatch(/^text\/event-stream/);
+    expect(bodyText(watched)).toContain('"type":"rollout_started"');
+    expect(bodyText(watched)).not.toContain("event: end");
+    expect(performance.now() - started).toBeLessThan(5_000);
+    const lastId = [...bodyText(watched).matchAll(/^id: (\d+)$/gm)].at(-1)?.[1];
+
     const run = await reconcile();
     expect(run.claimed).toBeGreaterThan(0);
     const rollout = await api(urlEvent("GET", `/v1/rollouts/${rolloutId}`));
     expect(JSON.parse(rollout.body)).toMatchObject({ status: "succeeded" });
+    const rest = await api(urlEvent("GET", `/v1/rollouts/${rolloutId}/watch`, undefined, `after=${lastId}`));
+    expect(bodyText(rest)).not.toContain('"type":"rollout_started"');
+    expect(bodyText(rest)).toMatch(/event: end\ndata: \{[^\n]*"status":"succeeded"/);
 
     const served = await router(urlEvent("GET", "/w/lambda/hello"));
     expect(served.statusCode).toBe(200);
