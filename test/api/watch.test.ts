@@ -134,18 +134,24 @@ describe("GET /v1/rollouts/{id}/watch", () => {
   });
 });
 
+/** Runs `devsim watch` on `target` while the reconciler moves the rollout; its exit code and output. */
+const watchWhileDriving = async (target: string, url: string): Promise<{ code: number; out: string }> => {
+  let out = "";
+  let code: number | undefined;
+  const watching = runWatchCommand({ target, apiUrl: url, json: false }, (text) => {
+    out += text;
+  }).then((c) => {
+    code = c;
+  });
+  await h.drive(async () => code !== undefined);
+  await watching;
+  return { code: code ?? -1, out };
+};
+
 describe("devsim watch", () => {
   it("follows a workload's newest rollout live and exits 0 when it succeeds", async () => {
     const id = await create("followed");
-    let out = "";
-    let code: number | undefined;
-    const watching = runWatchCommand({ target: "followed", apiUrl, json: false }, (text) => {
-      out += text;
-    }).then((c) => {
-      code = c;
-    });
-    await h.drive(async () => code !== undefined);
-    await watching;
+    const { code, out } = await watchWhileDriving("followed", apiUrl);
     expect(code).toBe(0);
     const lines = out.trimEnd().split("\n");
     expect(lines[0]).toBe(`Watching rollout ${id}`);
@@ -202,15 +208,7 @@ describe("devsim watch", () => {
       expect(first).toContain('"type":"rollout_started"');
       expect(first).not.toContain("event: end");
 
-      let code: number | undefined;
-      let out = "";
-      const watching = runWatchCommand({ target: id, apiUrl: served.url, json: false }, (text) => {
-        out += text;
-      }).then((c) => {
-        code = c;
-      });
-      await h.drive(async () => code !== undefined);
-      await watching;
+      const { code, out } = await watchWhileDriving(id, served.url);
       expect(code).toBe(0);
       expect(out.match(/ rollout_started /g)).toHaveLength(1);
       expect(out.trimEnd().split("\n").at(-1)).toBe(`Rollout ${id} succeeded`);
