@@ -22,7 +22,8 @@ import { type WrkResult, wrk, wrkVersion } from "./router/wrk.ts";
 // 1. Throughput: every connection sends as fast as answers come (req/s; the latencies there are
 //    mostly queueing, by Little's law connections / req/s).
 // 2. Latency at a set load, by default a third of nginx's throughput: each connection waits between
-//    requests (a wrk Lua delay), so every path sees about the same request rate; p50/p99 there, and
+//    requests (a wrk Lua delay, trimmed by the path's own answer time as its warm-up measured it),
+//    so every path sees about the same request rate; p50/p99 there, and
 //    what each adds to direct requests. Each path is warmed up at that rate first, so that neither
 //    its compiler nor its first burst of new connections is what the tail measures. A tail moves
 //    with whatever else the machine does for a moment, so this phase runs in rounds, every path
@@ -173,14 +174,24 @@ const saturate = async (path: Measured): Promise<void> => {
   progress(`${path.name}: ${describe(path.saturated)}`);
 };
 
-/** At a set rate, after a warm-up at that rate: a new set of connections is not what is measured. */
-const pace = async (path: Measured, pacedRate: number, delayMs: number, round: number): Promise<void> => {
+/**
+ * At a set rate, after a warm-up at that rate: a new set of connections is not what is measured.
+ * Each connection's cycle is its wait plus the path's own answer time, so the wait is trimmed by
+ * what the warm-up showed that time to be, and every path sees about the set rate.
+ */
+const pace = async (path: Measured, pacedRate: number, round: number): Promise<void> => {
   const name = `${path.name} (round ${round} of ${ROUNDS})`;
+  const cycleMs = (PACED_CONNECTIONS * 1000) / pacedRate;
+  let delayMs = cycleMs;
   if (WARMUP > 0) {
     progress(`${name}: warming up at about ${Math.round(pacedRate)} req/s for ${WARMUP} s`);
-    await load(path.url, WARMUP, delayMs);
+    const warm = await load(path.url, WARMUP, delayMs);
+    const answerMs = (PACED_CONNECTIONS * 1000) / warm.requestsPerSecond - delayMs;
+    if (answerMs > 0) delayMs = Math.max(0, cycleMs - answerMs);
   }
-  progress(`${name}: at about ${Math.round(pacedRate)} req/s, ${SECONDS} s`);
+  progress(
+    `${name}: at about ${Math.round(pacedRate)} req/s (waits of ${delayMs.toFixed(2)} ms), ${SECONDS} s`,
+  );
   const run = await measure(path, SECONDS, delayMs);
   path.rounds.push(run);
   progress(`${name}: ${describe(run)}`);
@@ -221,7 +232,7 @@ const table = (header: readonly string[], rows: readonly (readonly string[])[]):
   return [line(header), rule, ...rows.map(line)].join("\n");
 };
 
-const report = (paths: readonly Measured[], pacedRate: number | undefined, delayMs: number | undefined) => {
+const report = (paths: readonly Measured[], pacedRate: number | undefined) => {
   const direct = paths.find((p) => p.name === "direct");
   const nginx = paths.find((p) => p.name === "nginx");
   const bare = paths.find((p) => p.name === BARE);
@@ -249,11 +260,12 @@ const report = (paths: readonly Measured[], pacedRate: number | undefined, delay
   );
   const added = (p: Measured, pick: (r: WrkResult) => number) =>
     p === direct || !p.paced || !direct?.paced ? "" : fmt(pick(p.paced.wrk) - pick(direct.paced.wrk));
-  if (pacedRate !== undefined && delayMs !== undefined) {
+  if (pacedRate !== undefined) {
     out.push(
       "",
       `Latency at about ${Math.round(pacedRate)} req/s: wrk -t${THREADS} -c${PACED_CONNECTIONS}, each connection ` +
-        `waiting ${delayMs} ms between requests (a slower path gets a little less than the set rate).`,
+        `waiting between requests for ${fmt((PACED_CONNECTIONS * 1000) / pacedRate)} ms less the path's own ` +
+        "answer time in its warm-up, so that every path sees about that rate.",
       `${ROUNDS} round${ROUNDS === 1 ? "" : "s"}, every path once in each; each figure is the median over the rounds, ` +
         "errors are summed, and the last column has every round's p99.",
       "",
@@ -402,18 +414,16 @@ const main = async (): Promise<void> => {
 
   const nginx = paths.find((p) => p.name === "nginx")?.saturated;
   const pacedRate = RATE ?? (nginx ? nginx.wrk.requestsPerSecond / 3 : undefined);
-  let delayMs: number | undefined;
   if (pacedRate === undefined) {
     progress("no nginx and no --rate: skipping the latency-at-a-set-load phase");
   } else {
-    delayMs = Math.max(1, Math.round((PACED_CONNECTIONS * 1000) / pacedRate));
     for (let round = 1; round <= ROUNDS; round++) {
-      for (const path of paths) await pace(path, pacedRate, delayMs, round);
+      for (const path of paths) await pace(path, pacedRate, round);
     }
     for (const path of paths) path.paced = medianRun(path.rounds);
   }
   for (const path of paths) path.memory = resident(path.pid);
-  report(paths, pacedRate, delayMs);
+  report(paths, pacedRate);
   process.stdout.write(
     `\nLoad average (1 min) at the end: ${loadavg()[0]?.toFixed(2)} on ${availableParallelism()} cores.\n`,
   );

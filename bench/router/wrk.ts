@@ -58,10 +58,12 @@ export const wrk = (url: string, options: WrkOptions): Promise<WrkResult> =>
     const args = ["-t", String(options.threads), "-c", String(options.connections)];
     args.push("-d", `${options.seconds}s`, "--latency", "--timeout", "2s");
     if (options.delayMs !== undefined) {
-      const script = join(options.scratchDir, `pace-${options.delayMs}.lua`);
-      // Uniform around the mean, so connections drift apart instead of firing in lockstep bursts.
+      // wrk's delay() is in whole milliseconds: a uniform draw of whole numbers whose mean is the
+      // delay asked for, to half a millisecond, and wide enough that connections drift apart
+      // instead of firing in lockstep bursts.
       const low = Math.max(0, Math.floor(options.delayMs / 2));
-      const high = Math.ceil((options.delayMs * 3) / 2);
+      const high = Math.max(low, Math.round(2 * options.delayMs) - low);
+      const script = join(options.scratchDir, `pace-${low}-${high}.lua`);
       writeFileSync(script, `function delay()\n  return math.random(${low}, ${high})\nend\n`);
       args.push("-s", script);
     }
