@@ -86,6 +86,7 @@ class Relay implements Dispatcher.DispatchHandler {
   readonly #name: string;
   readonly #settle: (result: Attempted<undefined>) => void;
   readonly #done: () => void;
+  readonly #failed: (error: unknown) => void;
   #controller: Dispatcher.DispatchController | null = null;
   #answered = false;
   #over = false;
@@ -95,11 +96,13 @@ class Relay implements Dispatcher.DispatchHandler {
     backend: Backend,
     settle: (result: Attempted<undefined>) => void,
     done: () => void,
+    failed: (error: unknown) => void,
   ) {
     this.#res = res;
     this.#name = backendName(backend);
     this.#settle = settle;
     this.#done = done;
+    this.#failed = failed;
   }
 
   /** The client went away: stop talking to the backend. */
@@ -128,7 +131,7 @@ class Relay implements Dispatcher.DispatchHandler {
       controller.abort(error instanceof Error ? error : new Error(String(error)));
       this.#res.destroy();
     }
-    this.#settle({ answered: true, status, response: undefined });
+    this.#report({ answered: true, status, response: undefined });
   }
 
   onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
@@ -148,9 +151,21 @@ class Relay implements Dispatcher.DispatchHandler {
       // Cut short after the headers went out: the client must see a broken answer, not a short one.
       this.#res.destroy(error);
     } else {
-      this.#settle({ answered: false });
+      this.#report({ answered: false });
     }
     this.#finish();
+  }
+
+  /**
+   * Hands the outcome on. What runs then (counting, a retry, the answer) runs inside undici's
+   * callbacks, where a throw would reach undici and not this request: it is answered here instead.
+   */
+  #report(result: Attempted<undefined>): void {
+    try {
+      this.#settle(result);
+    } catch (error) {
+      this.#failed(error);
+    }
   }
 
   #finish(): void {
@@ -243,7 +258,7 @@ export const nodeRouter = ({
         attempt: (backend, _n, settle) => {
           const { origin, base } = splitOf(backend.url);
           inFlight += 1;
-          current = new Relay(res, backend, settle, done);
+          current = new Relay(res, backend, settle, done, (error) => internalError(res, error));
           // undici reports even a request it refuses through the handler, never by throwing.
           agent.dispatch({ origin, path: base + route.path, method, headers, body }, current);
         },

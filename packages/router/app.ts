@@ -102,13 +102,16 @@ export const trafficRouter = ({
       }
     };
 
-    const result = await new Promise<Forwarded<Response>>((resolve) => {
+    const result = await new Promise<Forwarded<Response>>((resolve, reject) => {
       forwarder.forward(
         route,
         {
           retryable: idempotent,
           clientGone: () => request.signal.aborted,
-          attempt: (backend, n, settle) => void send(backend, n).then(settle),
+          // What runs after an attempt runs in its settle: a throw there fails this request.
+          attempt: (backend, n, settle) => {
+            send(backend, n).then(settle).catch(reject);
+          },
         },
         resolve,
       );

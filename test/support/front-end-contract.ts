@@ -1,9 +1,10 @@
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import type { Backend, RoutingTable } from "#core";
 import {
   cachedTableSource,
   type ForwarderOptions,
   OutcomeCounters,
+  OutlierDetector,
   type RoutingTableSource,
   staticTableSource,
 } from "#router";
@@ -42,6 +43,16 @@ const seeded = (seed: number) => {
 };
 
 const json = (body: Buffer): unknown => JSON.parse(body.toString());
+
+/** Passive health that throws whatever it is told: what runs after an attempt fails. */
+class BrokenOutliers extends OutlierDetector {
+  override success(): void {
+    throw new Error("broken after a success");
+  }
+  override failure(): boolean {
+    throw new Error("broken after a failure");
+  }
+}
 
 /** A router whose first pick (random 0) is a closed port, with a live backend beside it. */
 const deadFirst = async (serve: ServeFrontEnd) => {
@@ -196,6 +207,37 @@ export const runFrontEndContract = (name: string, serve: ServeFrontEnd): void =>
       });
       expect(live.sockets).toHaveLength(0);
       expect(counters.snapshot().series).toMatchObject([{ revision: 1, requests: 1, serverErrors: 1 }]);
+    });
+
+    it("answers 500, and goes on serving, when what follows an attempt throws", async () => {
+      const quiet = vi.spyOn(console, "error").mockImplementation(() => {});
+      try {
+        const dead = await deadUrl();
+        const failing = await serve({ table: tables(backend(1, 100, dead)), outliers: new BrokenOutliers() });
+        for (let i = 0; i < 2; i++) {
+          const { res, body } = await raw(`${failing}/w/shop/`);
+          expect(res.statusCode).toBe(500);
+          expect(json(body)).toMatchObject({ error: { code: "internal" } });
+        }
+        // After a success the answer may already be on its way: a 500 or a cut connection, never a hang.
+        const stable = await echoServer("stable");
+        const answering = await serve({
+          table: tables(backend(1, 100, stable.url)),
+          outliers: new BrokenOutliers(),
+        });
+        for (let i = 0; i < 2; i++) {
+          const outcome = await fetch(`${answering}/w/shop/`).then(
+            async (r) => {
+              await r.text();
+              return r.status;
+            },
+            () => "cut",
+          );
+          expect([500, "cut"]).toContain(outcome);
+        }
+      } finally {
+        quiet.mockRestore();
+      }
     });
 
     it("passes a redirect through without following it", async () => {
