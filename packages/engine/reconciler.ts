@@ -78,14 +78,25 @@ export const createReconciler = (deps: EngineDeps, options: ReconcilerOptions = 
     appendEvent(deps.sql, { workloadId: w.id, rolloutId: r?.id ?? null, type, message, data });
 
   const fail = async (w: WorkloadRecord, r: RolloutRecord, message: string): Promise<void> => {
-    if (!(await finishRollout(deps.sql, r.id, r.version, "failed", message))) return;
+    // The status and its event land together, so no reader sees the rollout failed without the why.
+    const applied = await deps.sql.begin(async (tx) => {
+      if (!(await finishRollout(tx, r.id, r.version, "failed", message))) return false;
+      await appendEvent(tx, {
+        workloadId: w.id,
+        rolloutId: r.id,
+        type: "rollout_failed",
+        message,
+        data: { step: r.currentStep },
+      });
+      return true;
+    });
+    if (!applied) return;
     // Whatever of the new revision never took traffic is removed; targets it already serves keep it.
     for (const b of await listBackends(deps.sql, w.id)) {
       if (b.revision === r.toRevision && b.weight === 0 && b.state === "running") {
         await markBackendRemoving(deps.sql, w.id, b, drainMs);
       }
     }
-    await event(w, r, "rollout_failed", message, { step: r.currentStep });
     deps.log.warn({ workload: w.name, rollout: r.id, reason: message }, "rollout failed");
   };
 
