@@ -30,7 +30,7 @@ import {
   RolloutDetailSchema,
   RolloutSchema,
 } from "./schemas.ts";
-import { rolloutView, trafficView } from "./views.ts";
+import { eventView, rolloutView, trafficView } from "./views.ts";
 
 const startRouteDef = createRoute({
   method: "post",
@@ -160,7 +160,7 @@ export const mountRolloutRoutes = (app: OpenAPIHono, deps: ApiDeps): void => {
     const last = events.at(-1);
     return c.json(
       {
-        events: events.map((e) => ({ ...e, data: { ...e.data } })),
+        events: events.map(eventView),
         next: events.length === limit && last ? last.id : null,
       },
       200,

@@ -1,5 +1,5 @@
 import type { z } from "@hono/zod-openapi";
-import type { Backend, Rollout, Workload } from "#core";
+import type { Backend, Rollout, RolloutEvent, Workload } from "#core";
 import type { BackendRecord } from "#store";
 import type { RolloutSchema, TrafficSchema, WorkloadSchema } from "./schemas.ts";
 
@@ -65,3 +65,6 @@ export const trafficView = (backends: readonly BackendRecord[], routed?: readonl
     })),
   };
 };
+
+/** An event as the API shows it: its data copied into a plain object. */
+export const eventView = (e: RolloutEvent) => ({ ...e, data: { ...e.data } });

@@ -1,24 +1,24 @@
 import { createRoute, type OpenAPIHono } from "@hono/zod-openapi";
 import { streamSSE } from "hono/streaming";
 import { z } from "zod";
-import { FINISHED_STATUSES, notFound, type RolloutEvent } from "#core";
+import { FINISHED_STATUSES, notFound } from "#core";
 import { findRollout, listRolloutEvents } from "#store";
 import type { ApiDeps } from "./deps.ts";
 import { errorAnswer } from "./errors.ts";
-import { errorResponses, IdParam } from "./schemas.ts";
-import { rolloutView } from "./views.ts";
+import { EventPageQuery, errorResponses, IdParam } from "./schemas.ts";
+import { eventView, rolloutView } from "./views.ts";
 
 /** How often a watch looks for new events while nothing happens; 500 ms unless the deps say. */
 const DEFAULT_POLL_MS = 500;
 /** How soon a client should come back after a long poll ended without the rollout finishing. */
 const LONG_POLL_RETRY_MS = 100;
+/** How long an EventSource should wait after a watch failed for a reason that gives no time. */
+const ERROR_RETRY_SECONDS = 5;
 /** A comment this often keeps proxies and load balancers from closing a quiet stream. */
 const KEEP_ALIVE_MS = 15_000;
 const PAGE = 100;
 
-const WatchQuery = z.object({
-  after: z.coerce.number().int().min(0).optional().describe("send only the events after this id"),
-});
+const WatchQuery = EventPageQuery.pick({ after: true });
 
 const watchRouteDef = createRoute({
   method: "get",
@@ -46,8 +46,6 @@ const resumeFrom = (header: string | undefined): number | undefined => {
   return header !== undefined && Number.isSafeInteger(id) && id >= 0 ? id : undefined;
 };
 
-const eventJson = (e: RolloutEvent): string => JSON.stringify({ ...e, data: { ...e.data } });
-
 /** `GET /v1/rollouts/{id}/watch`: a rollout as it happens, for `devsim watch` and any EventSource. */
 export const mountWatchRoute = (app: OpenAPIHono, deps: ApiDeps): void => {
   const pollMs = deps.watchPollMs ?? DEFAULT_POLL_MS;
@@ -56,7 +54,8 @@ export const mountWatchRoute = (app: OpenAPIHono, deps: ApiDeps): void => {
     const { id } = c.req.valid("param");
     const { after } = c.req.valid("query");
     if (!(await findRollout(deps.sql, id))) throw notFound("rollout", id);
-    let last = after ?? resumeFrom(c.req.header("last-event-id")) ?? 0;
+    // An EventSource opened with `after` reconnects to the same URL with its Last-Event-ID: the later wins.
+    let last = Math.max(after ?? 0, resumeFrom(c.req.header("last-event-id")) ?? 0);
 
     return streamSSE(c, async (stream) => {
       const started = Date.now();
@@ -68,7 +67,7 @@ export const mountWatchRoute = (app: OpenAPIHono, deps: ApiDeps): void => {
       const sendNew = async (): Promise<boolean> => {
         const events = await listRolloutEvents(deps.sql, id, { afterId: last, limit: PAGE });
         for (const e of events) {
-          await stream.writeSSE({ id: String(e.id), data: eventJson(e) });
+          await stream.writeSSE({ id: String(e.id), data: JSON.stringify(eventView(e)) });
           last = e.id;
           wroteAt = Date.now();
           sent += 1;
@@ -99,10 +98,10 @@ export const mountWatchRoute = (app: OpenAPIHono, deps: ApiDeps): void => {
         // stream ends. An EventSource comes back after `retry` and resumes where it stopped.
         const answer = errorAnswer(error);
         if (answer.status === 500) deps.log.error({ err: error, rollout: id }, "rollout watch failed");
-        const retry =
-          answer.retryAfterSeconds === undefined ? {} : { retry: answer.retryAfterSeconds * 1000 };
+        // Not back within the long poll's 100 ms either: a failing watch is not to be hammered.
+        const retry = (answer.retryAfterSeconds ?? ERROR_RETRY_SECONDS) * 1000;
         if (!stream.aborted)
-          await stream.writeSSE({ event: "error", data: JSON.stringify(answer.body), ...retry });
+          await stream.writeSSE({ event: "error", data: JSON.stringify(answer.body), retry });
       }
     });
   });

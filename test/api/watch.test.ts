@@ -103,12 +103,17 @@ describe("GET /v1/rollouts/{id}/watch", () => {
     seen = events;
   });
 
-  it("resumes after `after` or an EventSource's Last-Event-ID, and ends at once for a finished rollout", async () => {
+  it("resumes after `after` or an EventSource's Last-Event-ID (the later of the two), and ends at once for a finished rollout", async () => {
     const from = seen[1]?.id ?? 0;
     const expected = seen.filter((e) => e.id > from).map((e) => e.id);
     for (const init of [
       { path: `/v1/rollouts/${rolloutId}/watch?after=${from}` },
       { path: `/v1/rollouts/${rolloutId}/watch`, headers: { "last-event-id": String(from) } },
+      // An EventSource opened with `after` comes back to the same URL with a later Last-Event-ID.
+      {
+        path: `/v1/rollouts/${rolloutId}/watch?after=${seen[0]?.id ?? 0}`,
+        headers: { "last-event-id": String(from) },
+      },
     ]) {
       const response = await api.request(init.path, { headers: init.headers ?? {} });
       const got: number[] = [];
