@@ -191,7 +191,11 @@ export const parseCloudsOptions = (argv: readonly string[]): CloudsOptions => {
 const WatchOptions = z.object({
   /** A rollout id, or a workload name for its newest rollout. */
   target: z.string().min(1),
-  apiUrl: z.url({ protocol: /^https?$/ }).default("http://127.0.0.1:3000"),
+  // A function URL is printed with a trailing slash; paths are joined to it.
+  apiUrl: z
+    .url({ protocol: /^https?$/ })
+    .default("http://127.0.0.1:3000")
+    .transform((url) => url.replace(/\/+$/, "")),
   json: z.boolean().default(false),
 });
 export type WatchOptions = z.infer<typeof WatchOptions>;

@@ -9,8 +9,9 @@ export const WATCH_USAGE = `Usage: devsim watch <rollout-id | workload> [options
 Follows a rollout live: prints every event it has recorded so far, then each new one as it
 happens, until the rollout finishes; a stream that ends early is picked up again after the last
 event seen. Given a workload name, follows that workload's newest rollout.
-Exit code 0 when the rollout succeeded, 1 when it ended any other way (failed, aborted, rolled
-back) or the API could not be reached, 2 on bad arguments.
+When the API fails for a while (its database is away, the connection drops) it tries again, as
+the API asks, up to five times in a row. Exit code 0 when the rollout succeeded, 1 when it ended any
+other way (failed, aborted, rolled back) or the API could not be reached, 2 on bad arguments.
 
 Options (environment variable in brackets):
   --api-url URL   the API (DEVSIM_API_URL, default http://127.0.0.1:3000)
@@ -73,6 +74,98 @@ const read = <T>(schema: z.ZodType<T>, data: string): T => {
   }
 };
 
+/** How one response of the watch ended. */
+type Ended =
+  | { readonly kind: "finished"; readonly code: number }
+  /** Closed before the rollout finished, as a long poll does. */
+  | { readonly kind: "closed" }
+  /** A failure that may pass: the API said so, or the connection dropped. */
+  | { readonly kind: "setback"; readonly problem: DevsimError; readonly retryMs: number };
+
+const isEventStream = (response: Response): boolean =>
+  (response.headers.get("content-type") ?? "").startsWith("text/event-stream");
+
+/** Milliseconds a Retry-After header asks for, when it gives seconds. */
+const retryAfterMs = (response: Response): number | undefined => {
+  const seconds = Number(response.headers.get("retry-after"));
+  return Number.isFinite(seconds) && seconds >= 0 ? seconds * 1000 : undefined;
+};
+
+interface Reading {
+  readonly options: WatchOptions;
+  readonly write: (text: string) => void;
+  /** Called with each event's id as it is printed. */
+  readonly seen: (id: string) => void;
+}
+
+/** Reads one response of the watch to its end, printing its events. */
+const readOnce = async (url: string, { options, write, seen }: Reading): Promise<Ended> => {
+  const response = await call(url, { headers: { accept: "text/event-stream" } });
+  if (response.status === 503) {
+    return {
+      kind: "setback",
+      problem: await refused(response),
+      retryMs: retryAfterMs(response) ?? RECONNECT_PAUSE_MS,
+    };
+  }
+  if (!response.ok) throw await refused(response);
+  if (!isEventStream(response) || response.body === null) {
+    throw new DevsimError(
+      "unavailable",
+      `${new URL(url).origin} answered with ${response.headers.get("content-type") ?? "no content type"}, ` +
+        "not an event stream: is --api-url the devsim API?",
+    );
+  }
+  let retryMs = RECONNECT_PAUSE_MS;
+  const messages = response.body.pipeThrough(new TextDecoderStream()).pipeThrough(
+    new EventSourceParserStream({
+      onRetry: (ms) => {
+        retryMs = ms;
+      },
+    }),
+  );
+  try {
+    for await (const message of messages) {
+      if (message.event === "end") {
+        const end = read(EndMessage, message.data);
+        const status = end.status.replace("_", " ");
+        write(
+          options.json
+            ? `${message.data}\n`
+            : `Rollout ${end.id} ${status}${end.message ? `: ${end.message}` : ""}\n`,
+        );
+        return { kind: "finished", code: end.status === "succeeded" ? 0 : 1 };
+      }
+      if (message.event === "error") {
+        const { error } = read(ErrorBody, message.data);
+        return { kind: "setback", problem: new DevsimError("unavailable", error.message), retryMs };
+      }
+      if (options.json) {
+        write(`${message.data}\n`);
+      } else {
+        const event = read(EventMessage, message.data);
+        write(`${clock(event.createdAt)}  ${event.type.padEnd(24)} ${event.message}\n`);
+      }
+      if (message.id !== undefined) seen(message.id);
+    }
+  } catch (error) {
+    if (error instanceof DevsimError) throw error;
+    // The body broke off: the connection dropped under it.
+    const cause = error instanceof Error ? error.message : String(error);
+    return {
+      kind: "setback",
+      problem: new DevsimError("unavailable", `the connection dropped: ${cause}`),
+      retryMs,
+    };
+  }
+  return { kind: "closed" };
+};
+
+/** Failures in a row, once the watch is under way, before it gives up. */
+const SETBACKS_ALLOWED = 5;
+/** The longest it waits before coming back, whatever the API asks. */
+const LONGEST_WAIT_MS = 30_000;
+
 /** `devsim watch`; returns the exit code. Writes what happens to `write` as it happens. */
 export const runWatchCommand = async (
   options: WatchOptions,
@@ -81,44 +174,45 @@ export const runWatchCommand = async (
   const id = await rolloutIdOf(options);
   if (!options.json) write(`Watching rollout ${id}\n`);
   let after: string | undefined;
+  let news = false;
+  const reading: Reading = {
+    options,
+    write,
+    seen: (eventId) => {
+      after = eventId;
+      news = true;
+    },
+  };
+  let started = false;
+  let setbacks = 0;
   for (;;) {
+    news = false;
     const query = after === undefined ? "" : `?after=${after}`;
-    const response = await call(`${options.apiUrl}/v1/rollouts/${id}/watch${query}`, {
-      headers: { accept: "text/event-stream" },
-    });
-    if (!response.ok || response.body === null) throw await refused(response);
-    const messages = response.body
-      .pipeThrough(new TextDecoderStream())
-      .pipeThrough(new EventSourceParserStream());
-    let news = false;
-    for await (const message of messages) {
-      if (message.event === "end") {
-        const end = read(EndMessage, message.data);
-        write(
-          options.json
-            ? `${message.data}\n`
-            : `Rollout ${end.id} ${end.status.replace("_", " ")}${end.message ? `: ${end.message}` : ""}\n`,
-        );
-        return end.status === "succeeded" ? 0 : 1;
-      }
-      if (message.event === "error") {
-        const { error } = read(ErrorBody, message.data);
+    let ended: Ended;
+    try {
+      ended = await readOnce(`${options.apiUrl}/v1/rollouts/${id}/watch${query}`, reading);
+    } catch (error) {
+      // Unreachable from the start is most likely the wrong address: said at once.
+      if (!started || !(error instanceof DevsimError) || error.code !== "unavailable") throw error;
+      ended = { kind: "setback", problem: error, retryMs: RECONNECT_PAUSE_MS };
+    }
+    started = true;
+    if (ended.kind === "finished") return ended.code;
+    if (news) setbacks = 0;
+    if (ended.kind === "setback") {
+      setbacks += 1;
+      if (setbacks > SETBACKS_ALLOWED) {
         throw new DevsimError(
           "unavailable",
-          `the watch stopped before the rollout finished: ${error.message}`,
+          `the watch stopped before the rollout finished: ${ended.problem.message}`,
         );
       }
-      if (options.json) {
-        write(`${message.data}\n`);
-      } else {
-        const event = read(EventMessage, message.data);
-        write(`${clock(event.createdAt)}  ${event.type.padEnd(24)} ${event.message}\n`);
-      }
-      after = message.id ?? after;
-      news = true;
+      const waitMs = Math.min(ended.retryMs, LONGEST_WAIT_MS);
+      if (!options.json) write(`(${ended.problem.message}; trying again in ${Math.ceil(waitMs / 1000)} s)\n`);
+      await sleep(waitMs);
+    } else if (!news) {
+      // A long poll that ended without news: back after a pause, not at once.
+      await sleep(RECONNECT_PAUSE_MS);
     }
-    // Ended before the rollout did: a host that answers in parts (a long poll) or a dropped
-    // connection. Come back after the last event; at once if there was news, else after a pause.
-    if (!news) await sleep(RECONNECT_PAUSE_MS);
   }
 };

@@ -202,6 +202,31 @@ describe("devsim watch", () => {
     );
   });
 
+  it("comes back after a connection that dropped mid-stream, from the last event it saw", async () => {
+    const asked: string[] = [];
+    const { url } = await listenTest((req, res) => {
+      asked.push(req.url ?? "");
+      res.writeHead(200, { "content-type": "text/event-stream" });
+      if (asked.length === 1) {
+        res.write(
+          'retry: 10\nid: 7\ndata: {"type":"rollout_started","message":"started","createdAt":"2026-11-22T10:00:00Z"}\n\n',
+        );
+        // Cut in the middle of the chunked body, as a dropped connection is.
+        setTimeout(() => res.socket?.destroy(), 50);
+      } else {
+        res.end('event: end\ndata: {"id":"r","status":"succeeded"}\n\n');
+      }
+    });
+    const rollout = "cccccccc-cccc-4ccc-8ccc-cccccccccccc";
+    let out = "";
+    const code = await runWatchCommand({ target: rollout, apiUrl: url, json: false }, (text) => {
+      out += text;
+    });
+    expect(code).toBe(0);
+    expect(asked).toEqual([`/v1/rollouts/${rollout}/watch`, `/v1/rollouts/${rollout}/watch?after=7`]);
+    expect(out).toMatch(/\(the connection dropped: .+; trying again in 1 s\)\nRollout r succeeded\n$/);
+  });
+
   it("follows a rollout to its end through an API that answers watches as long polls", async () => {
     const longPoll = harnessApi(h, { watchPollMs: 20, watchLongPollMs: 300 });
     const served = await listen(longPoll.fetch, "127.0.0.1", 0, "API");
@@ -231,21 +256,40 @@ describe("devsim watch", () => {
     await expect(unreachable).rejects.toBeInstanceOf(DevsimError);
     await expect(unreachable).rejects.toThrow(`cannot reach the API at ${dead}`);
 
-    // A stream that ends in an error.
+    // A watch that keeps failing: tried again as the API asks (here after 10 ms), then given up.
+    let tries = 0;
     const { url: broken } = await listenTest((_req, res) => {
+      tries += 1;
       res.writeHead(200, { "content-type": "text/event-stream" });
       res.end(
-        'event: error\ndata: {"error":{"code":"unavailable","message":"the database is unreachable"}}\n\n',
+        'retry: 10\nevent: error\ndata: {"error":{"code":"unavailable","message":"the database is unreachable"}}\n\n',
       );
     });
     const rolloutA = "aaaaaaaa-aaaa-4aaa-8aaa-aaaaaaaaaaaa";
+    let said = "";
     await expect(
-      runWatchCommand({ target: rolloutA, apiUrl: broken, json: false }, () => {}),
+      runWatchCommand({ target: rolloutA, apiUrl: broken, json: false }, (text) => {
+        said += text;
+      }),
     ).rejects.toThrow("the watch stopped before the rollout finished: the database is unreachable");
+    expect(tries).toBe(6);
+    expect(said).toContain("(the database is unreachable; trying again in 1 s)");
+
+    // Something that is not the API: said, not waited on.
+    const { url: elsewhere } = await listenTest((_req, res) => {
+      res.writeHead(200, { "content-type": "text/html" }).end("<html></html>");
+    });
+    await expect(
+      runWatchCommand({ target: rolloutA, apiUrl: elsewhere, json: false }, () => {}),
+    ).rejects.toThrow("answered with text/html, not an event stream: is --api-url the devsim API?");
 
     expect(() => parseWatchOptions([], {})).toThrow("a rollout id or a workload name is required");
     expect(() => parseWatchOptions(["x", "--api-url", "ftp://h"], {})).toThrow(/--api-url/);
     expect(parseWatchOptions(["x"], { DEVSIM_API_URL: "http://h:1" }).apiUrl).toBe("http://h:1");
+    // A function URL comes with a trailing slash.
+    expect(parseWatchOptions(["x", "--api-url", "https://abc.lambda-url.on.aws/"], {}).apiUrl).toBe(
+      "https://abc.lambda-url.on.aws",
+    );
     const stderr = vi.spyOn(process.stderr, "write").mockImplementation(() => true);
     try {
       expect(await main(["watch"])).toBe(2);
