@@ -27,7 +27,7 @@ import { type WrkResult, wrk, wrkVersion } from "./router/wrk.ts";
 //    what each adds to direct requests. Each path is warmed up at that rate first, so that neither
 //    its compiler nor its first burst of new connections is what the tail measures. A tail moves
 //    with whatever else the machine does for a moment, so this phase runs in rounds, every path
-//    once per round, and reports the median round of each path beside the spread.
+//    once per round, and reports the median of each figure over the rounds beside the spread.
 //
 // Targets for the router's Node front end (`nodeRouter`, as `devsim up` serves it): at least a third of nginx's throughput on the same
 // cores, p99 under 5 ms at that load, the router process under 150 MB resident (its peak).
@@ -186,8 +186,11 @@ const pace = async (path: Measured, pacedRate: number, round: number): Promise<v
   if (WARMUP > 0) {
     progress(`${name}: warming up at about ${Math.round(pacedRate)} req/s for ${WARMUP} s`);
     const warm = await load(path.url, WARMUP, delayMs);
-    const answerMs = (PACED_CONNECTIONS * 1000) / warm.requestsPerSecond - delayMs;
-    if (answerMs > 0) delayMs = Math.max(0, cycleMs - answerMs);
+    // A path that cannot keep up gets no wait at all: it then runs as fast as it answers.
+    if (warm.requestsPerSecond > 0) {
+      const answerMs = (PACED_CONNECTIONS * 1000) / warm.requestsPerSecond - delayMs;
+      if (answerMs > 0) delayMs = Math.max(0, cycleMs - answerMs);
+    }
   }
   progress(
     `${name}: at about ${Math.round(pacedRate)} req/s (waits of ${delayMs.toFixed(2)} ms), ${SECONDS} s`,
@@ -265,7 +268,7 @@ const report = (paths: readonly Measured[], pacedRate: number | undefined) => {
       "",
       `Latency at about ${Math.round(pacedRate)} req/s: wrk -t${THREADS} -c${PACED_CONNECTIONS}, each connection ` +
         `waiting between requests for ${fmt((PACED_CONNECTIONS * 1000) / pacedRate)} ms less the path's own ` +
-        "answer time in its warm-up, so that every path sees about that rate.",
+        "answer time in its warm-up, so that every path that can keep up sees about that rate.",
       `${ROUNDS} round${ROUNDS === 1 ? "" : "s"}, every path once in each; each figure is the median over the rounds, ` +
         "errors are summed, and the last column has every round's p99.",
       "",
@@ -304,7 +307,7 @@ const report = (paths: readonly Measured[], pacedRate: number | undefined) => {
       `${router.name}:`,
       `${verdict(ours !== undefined && theirs !== undefined ? ours >= theirs / 3 : undefined)}  throughput at least a third of nginx's`,
       `${verdict(router.paced ? router.paced.wrk.p99Ms < 5 : undefined)}  p99 under 5 ms at that load ` +
-        `(median round: ${fmt(router.paced?.wrk.p99Ms)} ms, of which ${added(router, (r) => r.p99Ms) || "–"} ms beyond direct requests)`,
+        `(median of the rounds: ${fmt(router.paced?.wrk.p99Ms)} ms, of which ${added(router, (r) => r.p99Ms) || "–"} ms beyond direct requests)`,
       `${verdict(router.memory ? router.memory.peakMb < 150 : undefined)}  under 150 MB resident at its peak`,
       `${verdict((router.saturated?.wrk.errors ?? 0) + (router.paced?.wrk.errors ?? 0) === 0)}  no errors`,
     );
