@@ -1,8 +1,8 @@
 import { createRoute, type OpenAPIHono } from "@hono/zod-openapi";
 import { streamSSE } from "hono/streaming";
 import { z } from "zod";
-import { FINISHED_STATUSES, notFound } from "#core";
-import { findRollout, listRolloutEvents } from "#store";
+import { FINISHED_STATUSES, notFound, type RolloutEvent } from "#core";
+import { findRollout, listLateRolloutEvents, listRolloutEvents } from "#store";
 import type { ApiDeps } from "./deps.ts";
 import { errorAnswer } from "./errors.ts";
 import { EventPageQuery, errorResponses, IdParam } from "./schemas.ts";
@@ -17,6 +17,8 @@ const ERROR_RETRY_SECONDS = 5;
 /** A comment this often keeps proxies and load balancers from closing a quiet stream. */
 const KEEP_ALIVE_MS = 15_000;
 const PAGE = 100;
+/** How much later than a newer event an older one may still commit and be sent. */
+const LATE_COMMIT_MS = 5_000;
 
 const WatchQuery = EventPageQuery.pick({ after: true });
 
@@ -61,17 +63,35 @@ export const mountWatchRoute = (app: OpenAPIHono, deps: ApiDeps): void => {
       const started = Date.now();
       let wroteAt = started;
       let sent = 0;
+      // Events already sent in this stream, and the newest time among them: an event whose
+      // transaction commits after one with a higher id is caught by looking back from it.
+      const floor = last;
+      const sentIds = new Set<number>();
+      let newestAt = 0;
       // An EventSource waits about 3 s before it reconnects unless told otherwise.
       if (longPollMs !== undefined) await stream.write(`retry: ${LONG_POLL_RETRY_MS}\n\n`);
-      /** Sends every event after the last one sent; whether a page was full (more may wait). */
+      const send = async (e: RolloutEvent): Promise<void> => {
+        if (sentIds.has(e.id)) return;
+        sentIds.add(e.id);
+        last = Math.max(last, e.id);
+        newestAt = Math.max(newestAt, Date.parse(e.createdAt));
+        // The SSE id is the highest sent so far, so a reconnect never asks again for what came late.
+        await stream.writeSSE({ id: String(last), data: JSON.stringify(eventView(e)) });
+        wroteAt = Date.now();
+        sent += 1;
+      };
+      /** Sends every event not sent yet; whether a page was full (more may wait). */
       const sendNew = async (): Promise<boolean> => {
-        const events = await listRolloutEvents(deps.sql, id, { afterId: last, limit: PAGE });
-        for (const e of events) {
-          await stream.writeSSE({ id: String(e.id), data: JSON.stringify(eventView(e)) });
-          last = e.id;
-          wroteAt = Date.now();
-          sent += 1;
+        if (sentIds.size > 0) {
+          const late = await listLateRolloutEvents(deps.sql, id, {
+            afterId: floor,
+            throughId: last,
+            since: new Date(newestAt - LATE_COMMIT_MS),
+          });
+          for (const e of late) await send(e);
         }
+        const events = await listRolloutEvents(deps.sql, id, { afterId: last, limit: PAGE });
+        for (const e of events) await send(e);
         return events.length === PAGE;
       };
       try {

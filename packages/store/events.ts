@@ -66,3 +66,22 @@ export const listRolloutEvents = async (
     ORDER BY e.id LIMIT ${page.limit}`;
   return rows.map(toEvent);
 };
+
+/**
+ * A rollout's events with ids in (`afterId`, `throughId`] recorded at or after `since`: events a
+ * follower reading by id may have passed because their transaction committed after one with a
+ * higher id. In id order.
+ */
+export const listLateRolloutEvents = async (
+  db: Db,
+  rolloutId: string,
+  window: { readonly afterId: number; readonly throughId: number; readonly since: Date },
+): Promise<RolloutEvent[]> => {
+  const rows = await db<EventRow[]>`
+    SELECT e.id::text, w.name AS workload, e.rollout_id, e.type, e.message, e.data, e.created_at
+    FROM events e JOIN workloads w ON w.id = e.workload_id
+    WHERE e.rollout_id = ${rolloutId} AND e.id > ${window.afterId} AND e.id <= ${window.throughId}
+      AND e.created_at >= ${window.since}
+    ORDER BY e.id`;
+  return rows.map(toEvent);
+};

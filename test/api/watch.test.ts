@@ -2,6 +2,7 @@ import { EventSourceParserStream } from "eventsource-parser/stream";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import type { createApi } from "#api";
 import { DevsimError } from "#core";
+import { appendEvent, findWorkload } from "#store";
 import { main } from "../../packages/cli/main.ts";
 import { parseWatchOptions } from "../../packages/cli/options.ts";
 import { listen } from "../../packages/cli/serve.ts";
@@ -125,6 +126,58 @@ describe("GET /v1/rollouts/{id}/watch", () => {
       expect(got).toEqual(expected);
       expect(ended).toBe(true);
     }
+  });
+
+  it("sends an event whose transaction committed after a later one's", async () => {
+    const id = await create("late");
+    const workload = await findWorkload(h.deps.sql, "late");
+    if (workload === null) throw new Error("no workload");
+    const stream = messages(await api.request(`/v1/rollouts/${id}/watch`));
+    const first = await stream.next();
+    expect(first.done).toBe(false);
+
+    let commit: () => void = () => {};
+    let inserted: () => void = () => {};
+    const insertedFirst = new Promise<void>((resolve) => {
+      inserted = resolve;
+    });
+    const held = h.deps.sql.begin(async (tx) => {
+      await appendEvent(tx, {
+        workloadId: workload.id,
+        rolloutId: id,
+        type: "held",
+        message: "written first",
+      });
+      inserted();
+      await new Promise<void>((resolve) => {
+        commit = resolve;
+      });
+    });
+    // The held insert has its id; the next one takes a higher id and commits before it.
+    await insertedFirst;
+    await appendEvent(h.deps.sql, {
+      workloadId: workload.id,
+      rolloutId: id,
+      type: "quick",
+      message: "committed first",
+    });
+
+    const types: string[] = [];
+    const ids: number[] = [];
+    for (;;) {
+      const next = await stream.next();
+      if (next.done) throw new Error("the stream ended");
+      const event = JSON.parse(next.value.data) as EventJson;
+      types.push(event.type);
+      ids.push(event.id);
+      if (event.type === "quick") commit();
+      if (event.type === "held") break;
+    }
+    await held;
+    expect(types.slice(-2)).toEqual(["quick", "held"]);
+    // Sent after a higher id, the late one comes with that id as its SSE id: nothing is asked for twice.
+    expect(ids.at(-1)).toBeLessThan(ids.at(-2) ?? 0);
+    await stream.return(undefined);
   });
 
   it("answers 404 for an unknown rollout and 400 for a bad id or `after`", async () => {
