@@ -17,7 +17,7 @@ const STATUS: Readonly<Record<ErrorCode, ContentfulStatusCode>> = {
 };
 
 /** What a 503 for an unreachable database asks clients to wait before trying again. */
-const RETRY_AFTER_SECONDS = 5;
+export const RETRY_AFTER_SECONDS = 5;
 
 export interface ErrorBody {
   readonly error: {

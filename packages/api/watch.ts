@@ -4,7 +4,7 @@ import { z } from "zod";
 import { FINISHED_STATUSES, notFound, type RolloutEvent } from "#core";
 import { findRollout, listLateRolloutEvents, listRolloutEvents } from "#store";
 import type { ApiDeps } from "./deps.ts";
-import { errorAnswer } from "./errors.ts";
+import { errorAnswer, RETRY_AFTER_SECONDS } from "./errors.ts";
 import { EventPageQuery, errorResponses, IdParam } from "./schemas.ts";
 import { eventView, rolloutView } from "./views.ts";
 
@@ -12,12 +12,10 @@ import { eventView, rolloutView } from "./views.ts";
 const DEFAULT_POLL_MS = 500;
 /** How soon a client should come back after a long poll ended without the rollout finishing. */
 const LONG_POLL_RETRY_MS = 100;
-/** How long an EventSource should wait after a watch failed for a reason that gives no time. */
-const ERROR_RETRY_SECONDS = 5;
 /** A comment this often keeps proxies and load balancers from closing a quiet stream. */
 const KEEP_ALIVE_MS = 15_000;
 const PAGE = 100;
-/** How much later than a newer event an older one may still commit and be sent. */
+/** How much later than a newer event an older one may still commit and be sent; it is looked for that long. */
 const LATE_COMMIT_MS = 5_000;
 
 const WatchQuery = EventPageQuery.pick({ after: true });
@@ -62,12 +60,13 @@ export const mountWatchRoute = (app: OpenAPIHono, deps: ApiDeps): void => {
     return streamSSE(c, async (stream) => {
       const started = Date.now();
       let wroteAt = started;
-      let sent = 0;
-      // Events already sent in this stream, and the newest time among them: an event whose
-      // transaction commits after one with a higher id is caught by looking back from it.
+      // Events already sent in this stream, the newest time among them, and when the last went
+      // out: an event whose transaction commits after one with a higher id is caught by looking
+      // back from it, for as long as such a late commit may come.
       const floor = last;
       const sentIds = new Set<number>();
       let newestAt = 0;
+      let sentAt = 0;
       // An EventSource waits about 3 s before it reconnects unless told otherwise.
       if (longPollMs !== undefined) await stream.write(`retry: ${LONG_POLL_RETRY_MS}\n\n`);
       const send = async (e: RolloutEvent): Promise<void> => {
@@ -78,11 +77,11 @@ export const mountWatchRoute = (app: OpenAPIHono, deps: ApiDeps): void => {
         // The SSE id is the highest sent so far, so a reconnect never asks again for what came late.
         await stream.writeSSE({ id: String(last), data: JSON.stringify(eventView(e)) });
         wroteAt = Date.now();
-        sent += 1;
+        sentAt = wroteAt;
       };
       /** Sends every event not sent yet; whether a page was full (more may wait). */
       const sendNew = async (): Promise<boolean> => {
-        if (sentIds.size > 0) {
+        if (sentIds.size > 0 && Date.now() - sentAt <= LATE_COMMIT_MS) {
           const late = await listLateRolloutEvents(deps.sql, id, {
             afterId: floor,
             throughId: last,
@@ -106,7 +105,7 @@ export const mountWatchRoute = (app: OpenAPIHono, deps: ApiDeps): void => {
             return;
           }
           // A long poll ends with what it has, or when it has waited long enough; the client comes back.
-          if (longPollMs !== undefined && (sent > 0 || Date.now() - started >= longPollMs)) return;
+          if (longPollMs !== undefined && (sentIds.size > 0 || Date.now() - started >= longPollMs)) return;
           if (Date.now() - wroteAt >= KEEP_ALIVE_MS) {
             await stream.write(": keep-alive\n\n");
             wroteAt = Date.now();
@@ -119,7 +118,7 @@ export const mountWatchRoute = (app: OpenAPIHono, deps: ApiDeps): void => {
         const answer = errorAnswer(error);
         if (answer.status === 500) deps.log.error({ err: error, rollout: id }, "rollout watch failed");
         // Not back within the long poll's 100 ms either: a failing watch is not to be hammered.
-        const retry = (answer.retryAfterSeconds ?? ERROR_RETRY_SECONDS) * 1000;
+        const retry = (answer.retryAfterSeconds ?? RETRY_AFTER_SECONDS) * 1000;
         if (!stream.aborted)
           await stream.writeSSE({ event: "error", data: JSON.stringify(answer.body), retry });
       }

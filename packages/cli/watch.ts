@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { EventSourceParserStream } from "eventsource-parser/stream";
 import { z } from "zod";
-import { DevsimError } from "#core";
+import { DevsimError, retryAfterMs } from "#core";
 import type { WatchOptions } from "./options.ts";
 
 export const WATCH_USAGE = `Usage: devsim watch <rollout-id | workload> [options]
@@ -85,12 +85,6 @@ type Ended =
 const isEventStream = (response: Response): boolean =>
   (response.headers.get("content-type") ?? "").startsWith("text/event-stream");
 
-/** Milliseconds a Retry-After header asks for, when it gives seconds. */
-const retryAfterMs = (response: Response): number | undefined => {
-  const seconds = Number(response.headers.get("retry-after"));
-  return Number.isFinite(seconds) && seconds >= 0 ? seconds * 1000 : undefined;
-};
-
 interface Reading {
   readonly options: WatchOptions;
   readonly write: (text: string) => void;
@@ -105,7 +99,7 @@ const readOnce = async (url: string, { options, write, seen }: Reading): Promise
     return {
       kind: "setback",
       problem: await refused(response),
-      retryMs: retryAfterMs(response) ?? RECONNECT_PAUSE_MS,
+      retryMs: retryAfterMs(response.headers.get("retry-after"), Date.now()) ?? RECONNECT_PAUSE_MS,
     };
   }
   if (!response.ok) throw await refused(response);

@@ -52,9 +52,6 @@ const splitUrl = (backendUrl: string): Split => {
   return slash === -1 ? { origin: url, base: "" } : { origin: url.slice(0, slash), base: url.slice(slash) };
 };
 
-/** Backend URLs split once, not at every request; a table holds a handful, so the bound is generous. */
-const SPLITS_KEPT = 1024;
-
 const answerFailure = (res: ServerResponse, failure: RouterFailure): void => {
   const body = JSON.stringify(failureBody(failure));
   const headers = ["content-type", "application/json", "content-length", String(Buffer.byteLength(body))];
@@ -206,13 +203,13 @@ export const nodeRouter = ({
     bodyTimeout: bodyTimeoutMs,
     keepAliveTimeout: keepAliveTimeoutMs,
   });
-  const splits = new Map<string, Split>();
-  const splitOf = (backendUrl: string): Split => {
-    let split = splits.get(backendUrl);
+  // Tables are replaced, never changed, so a backend object's URL is split once for its life.
+  const splits = new WeakMap<Backend, Split>();
+  const splitOf = (backend: Backend): Split => {
+    let split = splits.get(backend);
     if (split === undefined) {
-      if (splits.size >= SPLITS_KEPT) splits.clear();
-      split = splitUrl(backendUrl);
-      splits.set(backendUrl, split);
+      split = splitUrl(backend.url);
+      splits.set(backend, split);
     }
     return split;
   };
@@ -256,7 +253,7 @@ export const nodeRouter = ({
         retryable,
         clientGone: () => gone,
         attempt: (backend, _n, settle) => {
-          const { origin, base } = splitOf(backend.url);
+          const { origin, base } = splitOf(backend);
           inFlight += 1;
           current = new Relay(res, backend, settle, done, (error) => internalError(res, error));
           // undici reports even a request it refuses through the handler, never by throwing.

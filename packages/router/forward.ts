@@ -82,6 +82,13 @@ const noWeight = (workload: string): RouterFailure => ({
   details: { workload },
 });
 
+const unreadable = (workload: string): RouterFailure => ({
+  status: 503,
+  code: "unavailable",
+  message: `the routing table of workload '${workload}' cannot be read`,
+  details: { workload },
+});
+
 const routeTo = (workload: string, path: string, table: RoutingTable | null): Route | RouterFailure =>
   table === null
     ? { status: 404, code: "not_found", message: `workload '${workload}' not found`, details: { workload } }
@@ -146,19 +153,16 @@ export class Forwarder {
       };
     }
     const { workload, path } = resolved;
-    const unreadable = (): RouterFailure => ({
-      status: 503,
-      code: "unavailable",
-      message: `the routing table of workload '${workload}' cannot be read`,
-      details: { workload },
-    });
     try {
       const fresh = this.#table.fresh?.(workload);
       if (fresh !== undefined) return routeTo(workload, path, fresh);
-      return this.#table.get(workload).then((table) => routeTo(workload, path, table), unreadable);
+      return this.#table.get(workload).then(
+        (table) => routeTo(workload, path, table),
+        () => unreadable(workload),
+      );
     } catch {
       // A source that fails before it even returns a promise is as unreadable as one that rejects.
-      return unreadable();
+      return unreadable(workload);
     }
   }
 

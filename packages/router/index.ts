@@ -3,7 +3,6 @@ export {
   type Attempted,
   BACKEND_HEADER,
   backendName,
-  type Forwarded,
   Forwarder,
   type ForwarderOptions,
   type ForwardRequest,

@@ -119,9 +119,11 @@ export const cachedTableSource = (
     return entry;
   };
 
+  const isFresh = (entry: Entry): boolean => now() - entry.fetchedAt < maxAgeMs;
+
   const read = async (workload: string, entry: Entry): Promise<RoutingTable | null> => {
     if (entry.fetching === undefined) {
-      if (entry.known !== undefined && now() - entry.fetchedAt < maxAgeMs) return settle(entry.known);
+      if (entry.known !== undefined && isFresh(entry)) return settle(entry.known);
       // `finally` runs as a later reaction, so it cannot clear the field before it is set.
       entry.fetching = refresh(workload, entry).finally(() => {
         entry.fetching = undefined;
@@ -151,7 +153,7 @@ export const cachedTableSource = (
       const entry = entries.get(workload);
       const known = entry?.known;
       if (entry === undefined || entry.fetching !== undefined || !known?.ok) return undefined;
-      return now() - entry.fetchedAt < maxAgeMs ? known.table : undefined;
+      return isFresh(entry) ? known.table : undefined;
     },
   };
 };
