@@ -25,22 +25,18 @@ afterEach(async () => {
   await Promise.all(routers.splice(0).map((r) => r.close()));
 });
 
-/** Serves a node router over `backends` (random 0 picks the first with weight); its base URL. */
-const serve = async (backends: Backend[], options: Partial<NodeRouterOptions> = {}): Promise<string> => {
-  const router = nodeRouter({
-    table: staticTableSource([tableOf(...backends)]),
-    random: () => 0,
-    ...options,
-  });
+/** Serves a node router with `options`; its base URL. */
+const serveWith = async (options: NodeRouterOptions): Promise<string> => {
+  const router = nodeRouter(options);
   routers.push(router);
   return (await listen(router.listener)).url;
 };
 
-runFrontEndContract("nodeRouter", async (options) => {
-  const router = nodeRouter(options);
-  routers.push(router);
-  return (await listen(router.listener)).url;
-});
+/** Serves a node router over `backends` (random 0 picks the first with weight); its base URL. */
+const serve = (backends: Backend[], options: Partial<NodeRouterOptions> = {}): Promise<string> =>
+  serveWith({ table: staticTableSource([tableOf(...backends)]), random: () => 0, ...options });
+
+runFrontEndContract("nodeRouter", serveWith);
 
 describe("nodeRouter: what is sent and relayed", () => {
   it("passes accept-encoding on and drops the headers the connection header names", async () => {

@@ -2,7 +2,7 @@ import { gzipSync } from "node:zlib";
 import { getRequestListener } from "@hono/node-server";
 import { getConnInfo } from "@hono/node-server/conninfo";
 import { afterEach, describe, expect, it } from "vitest";
-import { runFrontEndContract } from "../../test/support/front-end-contract.ts";
+import { backend, runFrontEndContract, tableOf } from "../../test/support/front-end-contract.ts";
 import { closeTestServers, listen } from "../../test/support/http-servers.ts";
 import { createRouter } from "./app.ts";
 import { staticTableSource } from "./table-source.ts";
@@ -30,15 +30,7 @@ describe("createRouter on fetch", () => {
       });
       res.end(gz);
     });
-    const router = await serve({
-      table: staticTableSource([
-        {
-          workload: "shop",
-          version: 1,
-          backends: [{ cloud: "aws", region: "us-east-1", revision: 1, weight: 100, url }],
-        },
-      ]),
-    });
+    const router = await serve({ table: staticTableSource([tableOf(backend(1, 100, url))]) });
     const response = await fetch(`${router}/w/shop/`, { headers: { "accept-encoding": "gzip" } });
     expect(response.headers.get("content-encoding")).toBeNull();
     expect(response.headers.get("content-length")).toBeNull();

@@ -40,7 +40,8 @@ describe("Forwarder.route", () => {
   it("answers 503 when the source fails, whether it rejects or throws", async () => {
     const rejects: RoutingTableSource = { get: () => Promise.reject(new Error("kv down")) };
     const throws: RoutingTableSource = {
-      get: () => Promise.reject(new Error("unused")),
+      // Were a throwing fresh() to fall back to get(), this table would answer.
+      get: async () => shop,
       fresh: () => {
         throw new Error("kv down");
       },

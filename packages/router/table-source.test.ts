@@ -61,6 +61,7 @@ describe("staticTableSource", () => {
   it("holds every table fresh, so a router never waits on it", () => {
     const shop = tableOf("shop", 1);
     const source = staticTableSource([shop]);
+    expect(source.fresh).toBeTypeOf("function");
     expect(source.fresh?.("shop")).toBe(shop);
     expect(source.fresh?.("wiki")).toBeNull();
   });
@@ -94,6 +95,7 @@ describe("cachedTableSource", () => {
     const time = clock();
     world.publish(tableOf("shop", 1));
     const cached = cachedTableSource(world.source, { maxAgeMs: 1000, now: time.now });
+    expect(cached.fresh).toBeTypeOf("function");
 
     // Never read: it must be read with get().
     expect(cached.fresh?.("shop")).toBeUndefined();
@@ -123,6 +125,7 @@ describe("cachedTableSource", () => {
     world.fail(new Error("kv down"));
     const cached = cachedTableSource(world.source, { now: time.now });
     await expect(cached.get("shop")).rejects.toThrow("kv down");
+    expect(cached.fresh).toBeTypeOf("function");
     expect(cached.fresh?.("shop")).toBeUndefined();
   });
 

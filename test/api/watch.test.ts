@@ -1,4 +1,4 @@
-import { EventSourceParserStream } from "eventsource-parser/stream";
+import type { ServerResponse } from "node:http";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import type { createApi } from "#api";
 import { DevsimError } from "#core";
@@ -10,6 +10,7 @@ import { runWatchCommand } from "../../packages/cli/watch.ts";
 import { workloadInput } from "../support/fixtures.ts";
 import { type Harness, harnessApi, startHarness } from "../support/harness.ts";
 import { closeTestServers, deadUrl, listen as listenTest } from "../support/http-servers.ts";
+import { type Sse, sseMessages } from "../support/sse.ts";
 
 let h: Harness;
 let api: ReturnType<typeof createApi>;
@@ -28,21 +29,6 @@ afterAll(async () => {
   await stopApi();
   await h?.close();
 });
-
-interface Sse {
-  readonly event: string;
-  readonly id: string | undefined;
-  readonly data: string;
-}
-
-/** The server-sent events of a response body, as a client library parses them. */
-async function* messages(response: Response): AsyncGenerator<Sse> {
-  if (response.body === null) throw new Error("no body");
-  const parsed = response.body
-    .pipeThrough(new TextDecoderStream())
-    .pipeThrough(new EventSourceParserStream());
-  for await (const m of parsed) yield { event: m.event ?? "message", id: m.id, data: m.data };
-}
 
 interface EventJson {
   id: number;
@@ -69,7 +55,7 @@ describe("GET /v1/rollouts/{id}/watch", () => {
     const response = await api.request(`/v1/rollouts/${rolloutId}/watch`);
     expect(response.status).toBe(200);
     expect(response.headers.get("content-type")).toMatch(/^text\/event-stream/);
-    const stream = messages(response);
+    const stream = sseMessages(response);
 
     // The rollout has not moved yet: its first event arrives while it is still under way.
     const first = await stream.next();
@@ -119,7 +105,7 @@ describe("GET /v1/rollouts/{id}/watch", () => {
       const response = await api.request(init.path, { headers: init.headers ?? {} });
       const got: number[] = [];
       let ended = false;
-      for await (const message of messages(response)) {
+      for await (const message of sseMessages(response)) {
         if (message.event === "end") ended = true;
         else got.push((JSON.parse(message.data) as EventJson).id);
       }
@@ -132,7 +118,7 @@ describe("GET /v1/rollouts/{id}/watch", () => {
     const id = await create("late");
     const workload = await findWorkload(h.deps.sql, "late");
     if (workload === null) throw new Error("no workload");
-    const stream = messages(await api.request(`/v1/rollouts/${id}/watch`));
+    const stream = sseMessages(await api.request(`/v1/rollouts/${id}/watch`));
     const first = await stream.next();
     expect(first.done).toBe(false);
 
@@ -164,12 +150,14 @@ describe("GET /v1/rollouts/{id}/watch", () => {
 
     const types: string[] = [];
     const ids: number[] = [];
+    const sseIds: (string | undefined)[] = [];
     for (;;) {
       const next = await stream.next();
       if (next.done) throw new Error("the stream ended");
       const event = JSON.parse(next.value.data) as EventJson;
       types.push(event.type);
       ids.push(event.id);
+      sseIds.push(next.value.id);
       if (event.type === "quick") commit();
       if (event.type === "held") break;
     }
@@ -177,6 +165,7 @@ describe("GET /v1/rollouts/{id}/watch", () => {
     expect(types.slice(-2)).toEqual(["quick", "held"]);
     // Sent after a higher id, the late one comes with that id as its SSE id: nothing is asked for twice.
     expect(ids.at(-1)).toBeLessThan(ids.at(-2) ?? 0);
+    expect(sseIds.slice(-2)).toEqual([String(ids.at(-2)), String(ids.at(-2))]);
     await stream.return(undefined);
   });
 
@@ -192,19 +181,41 @@ describe("GET /v1/rollouts/{id}/watch", () => {
   });
 });
 
+/** Runs `devsim watch` on `target` to its end; its exit code and output. */
+const watchOutput = async (target: string, url: string): Promise<{ code: number; out: string }> => {
+  let out = "";
+  const code = await runWatchCommand({ target, apiUrl: url, json: false }, (text) => {
+    out += text;
+  });
+  return { code, out };
+};
+
 /** Runs `devsim watch` on `target` while the reconciler moves the rollout; its exit code and output. */
 const watchWhileDriving = async (target: string, url: string): Promise<{ code: number; out: string }> => {
-  let out = "";
-  let code: number | undefined;
-  const watching = runWatchCommand({ target, apiUrl: url, json: false }, (text) => {
-    out += text;
-  }).then((c) => {
-    code = c;
+  let ended = false;
+  const watching = watchOutput(target, url).finally(() => {
+    ended = true;
   });
-  await h.drive(async () => code !== undefined);
-  await watching;
-  return { code: code ?? -1, out };
+  await h.drive(async () => ended);
+  return watching;
 };
+
+/**
+ * A stand-in API whose watch answers the first request with `first(res)` and every later one with
+ * the rollout's end; the paths it was asked for.
+ */
+const fakeWatchApi = async (first: (res: ServerResponse) => void) => {
+  const asked: string[] = [];
+  const { url } = await listenTest((req, res) => {
+    asked.push(req.url ?? "");
+    res.writeHead(200, { "content-type": "text/event-stream" });
+    if (asked.length === 1) first(res);
+    else res.end('event: end\ndata: {"id":"r","status":"succeeded"}\n\n');
+  });
+  return { url, asked };
+};
+const STARTED =
+  'id: 7\ndata: {"type":"rollout_started","message":"started","createdAt":"2026-11-22T10:00:00Z"}\n\n';
 
 describe("devsim watch", () => {
   it("follows a workload's newest rollout live and exits 0 when it succeeds", async () => {
@@ -233,21 +244,9 @@ describe("devsim watch", () => {
   });
 
   it("picks a stream that ended early up again after the last event it saw", async () => {
-    const asked: string[] = [];
-    const { url } = await listenTest((req, res) => {
-      asked.push(req.url ?? "");
-      res.writeHead(200, { "content-type": "text/event-stream" });
-      res.end(
-        asked.length === 1
-          ? 'id: 7\ndata: {"type":"rollout_started","message":"started","createdAt":"2026-11-22T10:00:00Z"}\n\n'
-          : 'event: end\ndata: {"id":"r","status":"succeeded"}\n\n',
-      );
-    });
+    const { url, asked } = await fakeWatchApi((res) => res.end(STARTED));
     const rollout = "bbbbbbbb-bbbb-4bbb-8bbb-bbbbbbbbbbbb";
-    let out = "";
-    const code = await runWatchCommand({ target: rollout, apiUrl: url, json: false }, (text) => {
-      out += text;
-    });
+    const { code, out } = await watchOutput(rollout, url);
     expect(code).toBe(0);
     expect(asked).toEqual([`/v1/rollouts/${rollout}/watch`, `/v1/rollouts/${rollout}/watch?after=7`]);
     expect(out).toBe(
@@ -256,25 +255,13 @@ describe("devsim watch", () => {
   });
 
   it("comes back after a connection that dropped mid-stream, from the last event it saw", async () => {
-    const asked: string[] = [];
-    const { url } = await listenTest((req, res) => {
-      asked.push(req.url ?? "");
-      res.writeHead(200, { "content-type": "text/event-stream" });
-      if (asked.length === 1) {
-        res.write(
-          'retry: 10\nid: 7\ndata: {"type":"rollout_started","message":"started","createdAt":"2026-11-22T10:00:00Z"}\n\n',
-        );
-        // Cut in the middle of the chunked body, as a dropped connection is.
-        setTimeout(() => res.socket?.destroy(), 50);
-      } else {
-        res.end('event: end\ndata: {"id":"r","status":"succeeded"}\n\n');
-      }
+    const { url, asked } = await fakeWatchApi((res) => {
+      res.write(`retry: 10\n${STARTED}`);
+      // Cut in the middle of the chunked body, as a dropped connection is.
+      setTimeout(() => res.socket?.destroy(), 50);
     });
     const rollout = "cccccccc-cccc-4ccc-8ccc-cccccccccccc";
-    let out = "";
-    const code = await runWatchCommand({ target: rollout, apiUrl: url, json: false }, (text) => {
-      out += text;
-    });
+    const { code, out } = await watchOutput(rollout, url);
     expect(code).toBe(0);
     expect(asked).toEqual([`/v1/rollouts/${rollout}/watch`, `/v1/rollouts/${rollout}/watch?after=7`]);
     expect(out).toMatch(/\(the connection dropped: .+; trying again in 1 s\)\nRollout r succeeded\n$/);

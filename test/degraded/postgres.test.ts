@@ -1,4 +1,3 @@
-import { EventSourceParserStream } from "eventsource-parser/stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createApi, createApiMetrics } from "#api";
 import { createReconciler, type ReconcileLoop, startReconcileLoop } from "#engine";
@@ -18,6 +17,7 @@ import { createTestDatabase, type TestDatabase } from "../support/database.ts";
 import { eventually } from "../support/devsim-process.ts";
 import { workloadInput } from "../support/fixtures.ts";
 import { recordingLogger } from "../support/recording-logger.ts";
+import { type Sse, sseMessages } from "../support/sse.ts";
 import { startTcpProxy, type TcpProxy } from "../support/tcp-proxy.ts";
 
 // The control plane reaches a real Postgres through a TCP proxy that the tests cut and restore.
@@ -227,12 +227,11 @@ describe("the API and the reconcile loop while Postgres is unreachable", () => {
 
 describe("a live watch while Postgres goes away", () => {
   it("ends the stream with the API's error, and a retry time, rather than hanging or cutting it", async () => {
-    expect((await send("POST", "/v1/workloads", workloadInput("gamma"))).status).toBe(201);
+    const gamma = await send("POST", "/v1/workloads", workloadInput("gamma"));
+    expect(gamma.status).toBe(201);
+    const firstRollout = String((gamma.json.rollout as { id: string }).id);
     await eventually(
-      async () => {
-        const { json } = await send("GET", "/v1/workloads/gamma/rollouts");
-        return (json.rollouts as { status: string }[] | undefined)?.[0]?.status === "succeeded";
-      },
+      async () => (await rolloutStatus(firstRollout)) === "succeeded",
       20_000,
       "gamma's first rollout to finish",
     );
@@ -244,20 +243,15 @@ describe("a live watch while Postgres goes away", () => {
     expect(paused.status).toBe(202);
     const response = await api.request(`/v1/rollouts/${String(paused.json.id)}/watch`);
     expect(response.status).toBe(200);
-    const body = response.body;
-    if (body === null) throw new Error("no body");
     let retryMs: number | undefined;
-    const messages = body.pipeThrough(new TextDecoderStream()).pipeThrough(
-      new EventSourceParserStream({
+    const seen: Sse[] = [];
+    const reading = (async () => {
+      const messages = sseMessages(response, {
         onRetry: (ms) => {
           retryMs = ms;
         },
-      }),
-    );
-    const seen: { event?: string | undefined; data: string }[] = [];
-    const reading = (async () => {
-      const reader = messages.getReader();
-      for (let m = await reader.read(); !m.done; m = await reader.read()) seen.push(m.value);
+      });
+      for await (const m of messages) seen.push(m);
     })();
     try {
       await eventually(async () => seen.length > 0, 5_000, "the first event");
