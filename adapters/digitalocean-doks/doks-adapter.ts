@@ -96,7 +96,7 @@ export const createDoksAdapter = (
   return {
     ...managedKubernetesAdapter(clusters, kubernetes, {
       capacity: parsed.capacity,
-      grow: (region, pool, atLeast) => clusters.growNodePool(region, pool, atLeast),
+      grow: (region, capacity, atLeast) => clusters.growNodePool(region, capacity.nodePool, atLeast),
     }),
     scaleNodePool: (region, pool, count) => clusters.scaleNodePool(region, pool, count),
   };

@@ -1,9 +1,10 @@
 import { OAuth2Client } from "google-auth-library";
 import { afterAll, beforeAll, describe, expect, test, vi } from "vitest";
-import { AdapterError } from "#core";
+import type { AdapterError } from "#core";
 import { createTestTls, startTlsFront } from "../../test/fakes/cloud-api.ts";
 import { type GkeClusterSpec, type GkeFake, gkeNodes, startGkeFake } from "../../test/fakes/gke.ts";
 import { devsimRawReader, type FakeKubernetes, startFakeKubernetes } from "../../test/fakes/kubernetes.ts";
+import { adapterFailureOf } from "../../test/support/fixtures.ts";
 import { runManagedKubernetesContract } from "../../test/support/managed-kubernetes-contract.ts";
 import type { DeploymentTarget, RevisionSpec } from "../port.ts";
 import { check } from "./check.ts";
@@ -204,14 +205,6 @@ describe("GKE adapter: a scale grows the region's node pool to fit", () => {
   const settled = (name: string) =>
     vi.waitFor(() => expect(pool(name)?.status).toBe("RUNNING"), { timeout: 10_000, interval: 20 });
   const replicas = () => w.kube.object("Deployment", "devsim-grown", "grown-r4")?.spec;
-  const failure = async (promise: Promise<unknown>): Promise<AdapterError> => {
-    const error = await promise.then(
-      () => undefined,
-      (e: unknown) => e,
-    );
-    if (!(error instanceof AdapterError)) throw new Error(`expected an AdapterError, got ${String(error)}`);
-    return error;
-  };
 
   test("a scale the pool's nodes fit reads the pool and lists its nodes, and resizes nothing", async () => {
     await adapter(web).scale(grown, revision.number, 4);
@@ -298,7 +291,7 @@ describe("GKE adapter: a scale grows the region's node pool to fit", () => {
 
   test("an autoscaled pool is left alone: the scale fails as unavailable after the replicas are set", async () => {
     const lists = nodeLists().length;
-    const error = await failure(
+    const error = await adapterFailureOf(
       adapter({ nodePool: "burst", podsPerNode: 1, maxNodes: 9 }).scale(grown, revision.number, 3),
     );
     expect(error).toMatchObject({
@@ -386,7 +379,9 @@ describe("GKE adapter: a scale grows the region's node pool to fit", () => {
   });
 
   test("failures are typed: a missing pool, throttling past the budget, a refused node list, maxNodes below the zones", async () => {
-    const missing = await failure(adapter({ ...web, nodePool: "gone" }).scale(grown, revision.number, 2));
+    const missing = await adapterFailureOf(
+      adapter({ ...web, nodePool: "gone" }).scale(grown, revision.number, 2),
+    );
     expect(missing).toMatchObject({
       failure: "unavailable",
       message: expect.stringContaining("node pool 'gone'"),
@@ -398,7 +393,7 @@ describe("GKE adapter: a scale grows the region's node pool to fit", () => {
     await warm.describe(grown, revision.number);
     await w.gke.faults.inject("throttle", 20);
     try {
-      const throttled = await failure(warm.scale(grown, revision.number, 2));
+      const throttled = await adapterFailureOf(warm.scale(grown, revision.number, 2));
       expect(throttled).toMatchObject({
         failure: "unavailable",
         message: expect.stringContaining("node pool 'web'"),
@@ -416,7 +411,7 @@ describe("GKE adapter: a scale grows the region's node pool to fit", () => {
       if (r.path.endsWith("/nodePools/web")) w.kube.tokens?.delete(w.gke.token);
     };
     try {
-      const refused = await failure(adapter(web).scale(grown, revision.number, 2));
+      const refused = await adapterFailureOf(adapter(web).scale(grown, revision.number, 2));
       expect(refused.cause).toMatchObject({
         failure: "unauthorized",
         message: expect.stringContaining("list nodes"),
@@ -426,7 +421,7 @@ describe("GKE adapter: a scale grows the region's node pool to fit", () => {
       w.kube.tokens?.add(w.gke.token);
     }
 
-    const tooFew = await failure(
+    const tooFew = await adapterFailureOf(
       adapter({ nodePool: "idle", podsPerNode: 1, maxNodes: 2 }).scale(grown, revision.number, 30),
     );
     expect(tooFew.cause).toMatchObject({

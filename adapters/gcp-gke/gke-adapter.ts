@@ -61,8 +61,7 @@ export const createGkeAdapter = (config: GkeConfigInput, auth: GkeAuth = {}): Gk
       capacity: parsed.capacity,
       // The shared growth gives the nodes needed, already within maxNodes; GKE also needs maxNodes
       // itself, to keep a size set per zone within it.
-      grow: (region, pool, atLeast) =>
-        growth.grow(region, pool, atLeast, parsed.capacity[region]?.maxNodes ?? atLeast),
+      grow: (region, capacity, atLeast) => growth.grow(region, capacity.nodePool, atLeast, capacity.maxNodes),
     }),
     scaleNodePool: (region, pool, count) => clusters.scaleNodePool(region, pool, count),
   };

@@ -8,6 +8,7 @@ import {
   type RecordedRequest,
   startFakeKubernetes,
 } from "../../test/fakes/kubernetes.ts";
+import { adapterFailureOf } from "../../test/support/fixtures.ts";
 import { closeTestServers, deadUrl } from "../../test/support/http-servers.ts";
 import { runAdapterContract } from "../contract.ts";
 import type { DeploymentTarget, RevisionSpec } from "../port.ts";
@@ -97,15 +98,6 @@ const fixture = async (
   return { fake, adapter };
 };
 const open: FakeKubernetes[] = [];
-
-const failureOf = async (promise: Promise<unknown>): Promise<AdapterError> => {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  if (!(error instanceof AdapterError)) throw new Error(`expected an AdapterError, got ${String(error)}`);
-  return error;
-};
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -323,7 +315,7 @@ describe("kubernetes adapter on the wire", () => {
       metadata: { deletionTimestamp: expect.any(String), finalizers: ["foregroundDeletion"] },
     });
     expect(await adapter.describe(target, 3)).toBeNull();
-    expect(await failureOf(adapter.scale(target, 3, 5))).toMatchObject({ failure: "not_found" });
+    expect(await adapterFailureOf(adapter.scale(target, 3, 5))).toMatchObject({ failure: "not_found" });
     await adapter.remove(target, 3);
 
     // A new deploy waits for the old Deployment to go, then creates it afresh.
@@ -352,7 +344,7 @@ describe("kubernetes adapter on the wire", () => {
 
     expect(await adapter.describe(target, 3)).toMatchObject({ desiredReplicas: 2, readyReplicas: 0 });
     const error = await waitFor(
-      () => failureOf(adapter.describe(target, 3)).catch(() => null),
+      () => adapterFailureOf(adapter.describe(target, 3)).catch(() => null),
       (e) => e !== null,
       5_000,
     );
@@ -407,7 +399,7 @@ describe("kubernetes adapter on the wire", () => {
     });
     const doTarget: DeploymentTarget = { workload: "shop", cloud: "digitalocean", region: "fra1" };
 
-    const error = await failureOf(adapter.describe(doTarget, 3));
+    const error = await adapterFailureOf(adapter.describe(doTarget, 3));
     expect(error).toMatchObject({
       failure: "unauthorized",
       cloud: "digitalocean",
@@ -435,7 +427,7 @@ describe("kubernetes adapter on the wire", () => {
         },
       }),
     });
-    const error = await failureOf(adapter.describe(target, 3));
+    const error = await adapterFailureOf(adapter.describe(target, 3));
     expect(error).toMatchObject({ failure: "unauthorized" });
     expect(error.message).toContain("could not load the default credentials");
     expect(fake.requests).toEqual([]);
@@ -560,12 +552,12 @@ describe("kubernetes adapter on the wire", () => {
 
   test("listNodes fails as invalid for a region without a cluster or a selector the server refuses", async () => {
     const { fake, adapter } = await fixture();
-    expect(await failureOf(adapter.listNodes("mars-1", "a=b"))).toMatchObject({
+    expect(await adapterFailureOf(adapter.listNodes("mars-1", "a=b"))).toMatchObject({
       failure: "invalid",
       message: expect.stringContaining("region 'mars-1' has no cluster configured"),
     });
     expect(fake.requests).toHaveLength(0);
-    expect(await failureOf(adapter.listNodes("europe-west1", "a in b"))).toMatchObject({
+    expect(await adapterFailureOf(adapter.listNodes("europe-west1", "a in b"))).toMatchObject({
       failure: "invalid",
       message: expect.stringContaining("list nodes (a in b)"),
     });
@@ -584,7 +576,7 @@ describe("kubernetes adapter on the wire", () => {
       [adapter.remove({ ...target, workload: "x".repeat(60) }, 3), "DNS label"],
     ];
     for (const [call, named] of cases) {
-      const error = await failureOf(call);
+      const error = await adapterFailureOf(call);
       expect(error).toMatchObject({ failure: "invalid", cloud: "gcp" });
       expect(error.message).toContain(named);
     }
@@ -618,11 +610,11 @@ describe("kubernetes adapter on the wire", () => {
         return { name: "gke", server: fake.url, skipTLSVerify: true, token: async () => TOKEN };
       },
     });
-    expect(await failureOf(adapter.describe(target, 3))).toMatchObject({
+    expect(await adapterFailureOf(adapter.describe(target, 3))).toMatchObject({
       failure: "unavailable",
       message: expect.stringContaining("GKE API: deadline exceeded"),
     });
-    expect(await failureOf(adapter.describe(target, 3))).toMatchObject({
+    expect(await adapterFailureOf(adapter.describe(target, 3))).toMatchObject({
       failure: "invalid",
       message: expect.stringContaining("plain http needs skipTLSVerify"),
     });
@@ -633,7 +625,7 @@ describe("kubernetes adapter on the wire", () => {
   test("server errors that do not end surface as unavailable, saying how hard it tried", async () => {
     const { fake, adapter } = await fixture({ retry: { attempts: 3, baseMs: 10 } });
     await fake.faults.inject("server-error", 100);
-    const error = await failureOf(adapter.describe(target, 3));
+    const error = await adapterFailureOf(adapter.describe(target, 3));
     expect(error).toMatchObject({ failure: "unavailable", requestId: fake.requests[2]?.auditId });
     expect(error.message).toMatch(/HTTP 500 InternalError: .*gave up after 3 attempts in \d+ ms/);
     expect(fake.requests.map((r) => r.status)).toEqual([500, 503, 500]);
@@ -656,7 +648,7 @@ describe("kubernetes adapter on the wire", () => {
   test("a refusal after a retry is reported as it is, not as a budget given up", async () => {
     const { fake, adapter } = await fixture({}, { retryAfterSeconds: 0 });
     await fake.faults.inject("throttle", 1);
-    const error = await failureOf(adapter.scale(target, 3, 2));
+    const error = await adapterFailureOf(adapter.scale(target, 3, 2));
     expect(error).toMatchObject({ failure: "not_found" });
     expect(error.message).not.toContain("gave up");
     expect(fake.requests.map((r) => r.status)).toEqual([429, 404]);
@@ -666,7 +658,7 @@ describe("kubernetes adapter on the wire", () => {
     const { fake, adapter } = await fixture({ timeoutMs: 200, retry: { attempts: 2, baseMs: 10 } });
     await fake.faults.inject("timeout", 100);
     const started = Date.now();
-    const error = await failureOf(adapter.describe(target, 3));
+    const error = await adapterFailureOf(adapter.describe(target, 3));
     expect(error).toMatchObject({ failure: "timeout", retryable: true });
     expect(error.message).toContain("gave up after 2 attempts");
     expect(Date.now() - started).toBeLessThan(2_000);

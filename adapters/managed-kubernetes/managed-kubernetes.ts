@@ -1,6 +1,6 @@
 import { AdapterError, type RetryDecision } from "#core";
 import type { CloudAdapter, RegionStatus } from "../port.ts";
-import { type NodePoolCapacities, nodesFor } from "./capacity.ts";
+import { type NodePoolCapacities, type NodePoolCapacity, nodesFor } from "./capacity.ts";
 
 // AKS, GKE and DOKS are each a cloud API that finds clusters and hands out their credentials, in
 // front of the shared Kubernetes layer. What the three do alike lives here.
@@ -33,12 +33,13 @@ export const combineRegions = (
 export interface NodePoolGrowth {
   readonly capacity: NodePoolCapacities;
   /**
-   * Starts making `pool` hold at least `atLeast` nodes and returns once the cloud has taken the
+   * Starts making the region's pool (`capacity.nodePool`, never more than `capacity.maxNodes`)
+   * hold at least `atLeast` nodes and returns once the cloud has taken the
    * change, without waiting for the nodes (minutes, during which a failover's health pass would
    * stand still); a pool already that large is left as it is. A pool still being changed is waited
    * for only within the adapter's retry budget.
    */
-  grow(region: string, pool: string, atLeast: number): Promise<void>;
+  grow(region: string, capacity: NodePoolCapacity, atLeast: number): Promise<void>;
 }
 
 /**
@@ -63,7 +64,7 @@ export const managedKubernetesAdapter = (
     // caller's next scale to the same count, and a pool already large enough is only read.
     const nodes = nodesFor(replicas, capacity);
     try {
-      await growth.grow(target.region, capacity.nodePool, nodes);
+      await growth.grow(target.region, capacity, nodes);
     } catch (error) {
       if (!(error instanceof AdapterError)) throw error;
       throw new AdapterError(

@@ -4,6 +4,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, test } from "vitest";
 import { z } from "zod";
 import { AdapterError, CLOUDS, type RetryPolicyInput, SIM_REGIONS } from "#core";
 import { type SimServer, startSimServer } from "#sim";
+import { adapterFailureOf } from "../../test/support/fixtures.ts";
 import { deadUrl } from "../../test/support/http-servers.ts";
 import { runAdapterContract } from "../contract.ts";
 import type { CloudAdapter, DeploymentTarget, RevisionSpec } from "../port.ts";
@@ -215,11 +216,7 @@ describe("sim adapter error mapping", () => {
   });
 
   const failureOf = async (call: Promise<unknown>): Promise<AdapterError> => {
-    const error = await call.then(
-      () => undefined,
-      (e: unknown) => e,
-    );
-    if (!(error instanceof AdapterError)) throw new Error(`expected an AdapterError, got ${String(error)}`);
+    const error = await adapterFailureOf(call);
     expect(error.cloud).toBe("gcp");
     expect(error.cause).toBeDefined();
     return error;
